@@ -1,0 +1,95 @@
+// The batch-formation policy of the dynamic batcher: a pure function from (pending requests, now,
+// options) to "dispatch these", "wait until T" or "idle". It owns no state and starts no threads,
+// so every rule is tested without threads or real time.
+#ifndef SPEECH_BATCHER_BATCH_POLICY_H_
+#define SPEECH_BATCHER_BATCH_POLICY_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "batcher/request.h"
+
+namespace speech {
+
+// What the policy needs to know of one queued request.
+struct PendingRequest {
+  // Rows the request contributes to a batch (its batch dimension). Ignored when the model does
+  // not batch (max_batch_size == 0).
+  int64_t rows = 1;
+  // When the request was handed to the batcher.
+  absl::Time arrival = absl::InfinitePast();
+  // Requests with different keys cannot share a batch; see ShapeKey().
+  uint64_t shape_key = 0;
+  // True once the request outlived its queue timeout under timeout action DELAY: it is dispatched
+  // only when no other request is pending.
+  bool delayed = false;
+};
+
+struct BatchPolicyOptions {
+  // Largest batch, in rows. 0: the model does not batch, and each request runs alone.
+  int64_t max_batch_size = 0;
+  // False: each request is dispatched alone as soon as it is considered.
+  bool dynamic_batching = false;
+  // Batch sizes, in rows, that are dispatched as soon as they can be formed. Empty: max_batch_size
+  // is the only preferred size.
+  std::vector<int64_t> preferred_batch_sizes;
+  // How long the oldest request of a batch that reached no preferred size may wait for companions.
+  // Zero: whatever is pending is dispatched at once.
+  absl::Duration max_queue_delay = absl::ZeroDuration();
+};
+
+// Checks what the policy relies on: max_batch_size >= 0, preferred sizes positive and no larger
+// than max_batch_size (when it is positive), max_queue_delay finite and >= 0. The messages name the
+// offending field and its value.
+absl::Status ValidateBatchPolicyOptions(const BatchPolicyOptions& options);
+
+// The policy's answer.
+struct BatchDecision {
+  enum class Kind {
+    kIdle,      // nothing is pending
+    kDispatch,  // send `indices` as one batch now
+    kWait,      // ask again at `wait_until` (or sooner, when something changes)
+  };
+
+  static BatchDecision Idle() { return BatchDecision(); }
+  static BatchDecision Dispatch(std::vector<size_t> indices);
+  static BatchDecision Wait(absl::Time until);
+
+  Kind kind = Kind::kIdle;
+  // kDispatch only: indices into the pending requests, ascending (arrival order); never empty.
+  std::vector<size_t> indices;
+  // kWait only.
+  absl::Time wait_until = absl::InfiniteFuture();
+};
+
+// Decides what to dispatch from `pending` (in arrival order) at time `now`:
+//
+// - Nothing pending: Idle.
+// - The batch starts with the oldest request that is not delayed, or with the oldest delayed one
+//   when every pending request is delayed; it only ever holds requests of its start's kind.
+// - Without dynamic batching, or when max_batch_size is 0, the start is dispatched alone at once.
+// - Otherwise later requests with the start's shape_key join it in arrival order while their rows
+//   fit max_batch_size; gathering stops at the first one that does not fit.
+// - If a prefix of the gathered requests has exactly a preferred size of rows, the largest such
+//   prefix is dispatched at once.
+// - If the batch is full (rows == max_batch_size, or a compatible request did not fit), it is
+//   dispatched at once.
+// - If the start has waited max_queue_delay or longer, what was gathered is dispatched;
+//   otherwise: Wait until start.arrival + max_queue_delay.
+//
+// Pure and thread-compatible. REQUIRES: ValidateBatchPolicyOptions(options) is OK; when
+// max_batch_size > 0, every request's rows are in [1, max_batch_size].
+BatchDecision DecideBatch(absl::Span<const PendingRequest> pending, absl::Time now,
+                          const BatchPolicyOptions& options);
+
+// A key equal for two requests exactly when (up to 64-bit hash collisions) their inputs have the
+// same shapes, leaving out the batch dimension (the first one) when `has_batch_dim`.
+uint64_t ShapeKey(const InferenceRequest& request, bool has_batch_dim);
+
+}  // namespace speech
+
+#endif  // SPEECH_BATCHER_BATCH_POLICY_H_

@@ -1,0 +1,383 @@
+#include "batcher/dynamic_batcher.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "concurrentqueue/blockingconcurrentqueue.h"
+
+namespace speech {
+namespace {
+
+constexpr uint64_t kShutdownBit = uint64_t{1} << 63;
+constexpr uint64_t kDepthMask = kShutdownBit - 1;
+// Events the scheduler takes from its inbox at a time.
+constexpr size_t kEventBatch = 64;
+
+// A broken invariant: there is no way to go on.
+void Check(bool condition, const char* what) {
+  if (condition) return;
+  std::fprintf(stderr, "DynamicBatcher: check failed: %s\n", what);
+  std::abort();
+}
+
+std::string Waited(absl::Time since, absl::Time now) {
+  return absl::FormatDuration(now - since);
+}
+
+}  // namespace
+
+struct DynamicBatcher::EventQueue {
+  moodycamel::BlockingConcurrentQueue<Event> queue;
+};
+
+struct DynamicBatcher::Worker {
+  std::unique_ptr<BatchExecutor> executor;
+  // The batch to run next (at most one: a worker gets a batch only when idle); empty means stop.
+  moodycamel::BlockingConcurrentQueue<std::vector<Waiting>> inbox;
+  std::thread thread;
+};
+
+absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(
+    Options options, std::vector<std::unique_ptr<BatchExecutor>> executors, Clock* clock) {
+  const std::string prefix = absl::StrCat("model '", options.model_name, "': ");
+  BatchPolicyOptions policy;
+  policy.max_batch_size = options.max_batch_size;
+  policy.dynamic_batching = options.dynamic_batching;
+  policy.preferred_batch_sizes = options.preferred_batch_sizes;
+  policy.max_queue_delay = options.max_queue_delay;
+  if (absl::Status status = ValidateBatchPolicyOptions(policy); !status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(prefix, status.message()));
+  }
+  if (options.max_queue_size < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "max_queue_size must be >= 0; was ", options.max_queue_size));
+  }
+  if (options.default_timeout < absl::ZeroDuration() ||
+      options.default_timeout == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(prefix,
+                                                   "default_timeout must be finite and >= 0; was ",
+                                                   absl::FormatDuration(options.default_timeout)));
+  }
+  if (executors.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "at least one executor is required; got 0"));
+  }
+  for (size_t i = 0; i < executors.size(); ++i) {
+    if (executors[i] == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(prefix, "executor ", i, " is null"));
+    }
+  }
+  if (clock == nullptr) return absl::InvalidArgumentError(prefix + "clock is null");
+
+  std::unique_ptr<DynamicBatcher> batcher(new DynamicBatcher(std::move(options), clock));
+  for (int i = 0; i < static_cast<int>(executors.size()); ++i) {
+    auto worker = std::make_unique<Worker>();
+    worker->executor = std::move(executors[i]);
+    batcher->workers_.push_back(std::move(worker));
+    // Idle workers are taken from the back: worker 0 first.
+    batcher->idle_workers_.insert(batcher->idle_workers_.begin(), i);
+  }
+  for (int i = 0; i < static_cast<int>(batcher->workers_.size()); ++i) {
+    Worker* worker = batcher->workers_[i].get();
+    worker->thread = std::thread([b = batcher.get(), worker, i] { b->WorkerLoop(worker, i); });
+  }
+  batcher->scheduler_ = std::thread([b = batcher.get()] { b->SchedulerLoop(); });
+  return batcher;
+}
+
+DynamicBatcher::DynamicBatcher(Options options, Clock* clock)
+    : options_(std::move(options)),
+      policy_options_{options_.max_batch_size, options_.dynamic_batching,
+                      options_.preferred_batch_sizes, options_.max_queue_delay},
+      clock_(clock),
+      events_(std::make_unique<EventQueue>()) {}
+
+DynamicBatcher::~DynamicBatcher() { Shutdown(); }
+
+void DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest> request) {
+  request->times.arrival = clock_->Now();
+  const int64_t rows = request->batch_rows;
+  if (options_.max_batch_size > 0 && (rows < 1 || rows > options_.max_batch_size)) {
+    CompleteRequest(std::move(request),
+                    absl::InvalidArgumentError(absl::StrCat(
+                        "model '", options_.model_name, "': a request of ", rows,
+                        " rows does not fit max_batch_size ", options_.max_batch_size)));
+    return;
+  }
+  const uint64_t max_queue_size = static_cast<uint64_t>(options_.max_queue_size);
+  uint64_t state = state_.load(std::memory_order_relaxed);
+  do {
+    if ((state & kShutdownBit) != 0) {
+      CompleteRequest(std::move(request), absl::UnavailableError(absl::StrCat(
+                                              "model '", options_.model_name, "' is shutting down")));
+      return;
+    }
+    if (max_queue_size > 0 && (state & kDepthMask) >= max_queue_size) {
+      CompleteRequest(std::move(request),
+                      absl::UnavailableError(absl::StrCat(
+                          "queue of model '", options_.model_name, "' is full (max_queue_size ",
+                          max_queue_size, "); retry later")));
+      return;
+    }
+  } while (!state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed));
+
+  Event event;
+  event.sequence = next_sequence_.fetch_add(1, std::memory_order_relaxed);
+  event.shape_key = ShapeKey(*request, options_.max_batch_size > 0);
+  event.request = std::move(request);
+  Check(events_->queue.enqueue(std::move(event)), "out of memory queueing a request");
+}
+
+int64_t DynamicBatcher::QueueDepth() const {
+  return static_cast<int64_t>(state_.load(std::memory_order_relaxed) & kDepthMask);
+}
+
+void DynamicBatcher::Shutdown() {
+  absl::MutexLock lock(&shutdown_mu_);
+  if (shut_down_) return;
+  state_.fetch_or(kShutdownBit, std::memory_order_acq_rel);
+  Check(events_->queue.enqueue(Event()), "out of memory waking the scheduler");
+  scheduler_.join();
+  for (const std::unique_ptr<Worker>& worker : workers_) worker->thread.join();
+  shut_down_ = true;
+}
+
+void DynamicBatcher::SchedulerLoop() {
+  std::vector<Event> events(kEventBatch);
+  while (true) {
+    const absl::Time now = clock_->Now();
+    // Once shutting down, queued requests go without waiting for companions.
+    const bool draining = (state_.load(std::memory_order_acquire) & kShutdownBit) != 0;
+    if (now >= next_check_) Sweep(now);
+    absl::Time wake = next_check_;
+    while (!idle_workers_.empty()) {
+      BatchDecision decision =
+          DecideBatch(pending_, draining ? absl::InfiniteFuture() : now, policy_options_);
+      if (decision.kind == BatchDecision::Kind::kIdle) break;
+      if (decision.kind == BatchDecision::Kind::kWait) {
+        wake = std::min(wake, decision.wait_until);
+        break;
+      }
+      if (DropUnwanted(decision.indices, now)) Dispatch(decision.indices, now);
+    }
+    if (draining && (state_.load(std::memory_order_acquire) & kDepthMask) == 0) break;
+
+    size_t count = events_->queue.wait_dequeue_bulk_timed(events.begin(), events.size(),
+                                                          WaitMicros(wake));
+    while (count > 0) {
+      for (size_t i = 0; i < count; ++i) Accept(std::move(events[i]));
+      if (count < events.size()) break;
+      count = events_->queue.try_dequeue_bulk(events.begin(), events.size());
+    }
+  }
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    Check(worker->inbox.enqueue({}), "out of memory stopping a worker");
+  }
+}
+
+int64_t DynamicBatcher::WaitMicros(absl::Time wake) const {
+  if (wake == absl::InfiniteFuture()) return -1;  // until an event comes
+  // The wait is in real time; the next round reads the clock again, so a fake clock works too.
+  const absl::Duration remaining = wake - clock_->Now();
+  if (remaining <= absl::ZeroDuration()) return 0;
+  return absl::ToInt64Microseconds(absl::Ceil(remaining, absl::Microseconds(1)));
+}
+
+void DynamicBatcher::Accept(Event event) {
+  if (event.idle_worker >= 0) {
+    idle_workers_.push_back(event.idle_worker);
+    return;
+  }
+  if (event.request == nullptr) return;  // a wake-up
+
+  Waiting waiting;
+  waiting.sequence = event.sequence;
+  const InferenceRequest& request = *event.request;
+  const bool overridden =
+      options_.allow_timeout_override && request.timeout_override != absl::InfiniteDuration() &&
+      request.timeout_override != -absl::InfiniteDuration();
+  if (overridden) {
+    waiting.timeout_at = request.times.arrival + request.timeout_override;
+  } else if (options_.default_timeout > absl::ZeroDuration()) {
+    waiting.timeout_at = request.times.arrival + options_.default_timeout;
+  }
+  next_check_ = std::min({next_check_, waiting.timeout_at, request.deadline});
+
+  PendingRequest pending;
+  pending.rows = request.batch_rows;
+  pending.arrival = request.times.arrival;
+  pending.shape_key = event.shape_key;
+  waiting.request = std::move(event.request);
+
+  // Producers' events may come out of the lock-free queue slightly out of order.
+  auto position = waiting_.end();
+  if (!waiting_.empty() && waiting_.back().sequence > waiting.sequence) {
+    position = std::upper_bound(
+        waiting_.begin(), waiting_.end(), waiting.sequence,
+        [](uint64_t sequence, const Waiting& other) { return sequence < other.sequence; });
+  }
+  pending_.insert(pending_.begin() + (position - waiting_.begin()), pending);
+  waiting_.insert(position, std::move(waiting));
+}
+
+absl::Status DynamicBatcher::DropReason(size_t index, absl::Time now) const {
+  const InferenceRequest& request = *waiting_[index].request;
+  if (request.is_cancelled && request.is_cancelled()) {
+    return absl::CancelledError(absl::StrCat("request cancelled after waiting ",
+                                             Waited(request.times.arrival, now),
+                                             " in the queue of model '", options_.model_name, "'"));
+  }
+  if (now >= request.deadline) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("deadline passed after waiting ", Waited(request.times.arrival, now),
+                     " in the queue of model '", options_.model_name, "'"));
+  }
+  if (now >= waiting_[index].timeout_at && options_.timeout_action == TimeoutAction::kReject) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("request timed out after waiting ", Waited(request.times.arrival, now),
+                     " in the queue of model '", options_.model_name, "' (queue timeout ",
+                     absl::FormatDuration(waiting_[index].timeout_at - request.times.arrival),
+                     ")"));
+  }
+  return absl::OkStatus();
+}
+
+void DynamicBatcher::Sweep(absl::Time now) {
+  std::vector<size_t> drop;
+  std::vector<absl::Status> reasons;
+  next_check_ = absl::InfiniteFuture();
+  for (size_t i = 0; i < waiting_.size(); ++i) {
+    absl::Status reason = DropReason(i, now);
+    if (!reason.ok()) {
+      drop.push_back(i);
+      reasons.push_back(std::move(reason));
+      continue;
+    }
+    if (now >= waiting_[i].timeout_at) {  // kDelay: it stays, behind everything else
+      pending_[i].delayed = true;
+      waiting_[i].timeout_at = absl::InfiniteFuture();
+    }
+    next_check_ = std::min({next_check_, waiting_[i].timeout_at, waiting_[i].request->deadline});
+  }
+  if (drop.empty()) return;
+  std::vector<Waiting> dropped = Remove(drop);
+  state_.fetch_sub(dropped.size(), std::memory_order_acq_rel);
+  for (size_t i = 0; i < dropped.size(); ++i) {
+    Finish(std::move(dropped[i].request), dropped[i].sequence, std::move(reasons[i]));
+  }
+}
+
+bool DynamicBatcher::DropUnwanted(const std::vector<size_t>& indices, absl::Time now) {
+  for (size_t index : indices) {
+    if (!DropReason(index, now).ok()) {
+      // Rare (a cancellation since the last sweep): a full sweep finds it and any other.
+      Sweep(now);
+      return false;
+    }
+  }
+  return true;
+}
+
+void DynamicBatcher::Dispatch(const std::vector<size_t>& indices, absl::Time now) {
+  std::vector<Waiting> batch = Remove(indices);
+  state_.fetch_sub(batch.size(), std::memory_order_acq_rel);
+  for (Waiting& waiting : batch) waiting.request->times.dispatch = now;
+  Worker& worker = *workers_[idle_workers_.back()];
+  idle_workers_.pop_back();
+  Check(worker.inbox.enqueue(std::move(batch)), "out of memory handing over a batch");
+}
+
+std::vector<DynamicBatcher::Waiting> DynamicBatcher::Remove(const std::vector<size_t>& indices) {
+  std::vector<Waiting> removed;
+  removed.reserve(indices.size());
+  size_t kept = 0;
+  size_t next = 0;  // into indices
+  for (size_t i = 0; i < waiting_.size(); ++i) {
+    if (next < indices.size() && indices[next] == i) {
+      removed.push_back(std::move(waiting_[i]));
+      ++next;
+      continue;
+    }
+    if (kept != i) {
+      waiting_[kept] = std::move(waiting_[i]);
+      pending_[kept] = pending_[i];
+    }
+    ++kept;
+  }
+  waiting_.resize(kept);
+  pending_.resize(kept);
+  return removed;
+}
+
+void DynamicBatcher::WorkerLoop(Worker* worker, int index) {
+  std::vector<InferenceRequest*> requests;
+  while (true) {
+    std::vector<Waiting> batch;
+    worker->inbox.wait_dequeue(batch);
+    if (batch.empty()) return;
+    requests.clear();
+    for (const Waiting& waiting : batch) requests.push_back(waiting.request.get());
+    const absl::Status status = Run(*worker->executor, requests);
+    for (Waiting& waiting : batch) {
+      if (!status.ok()) waiting.request->outputs.clear();
+      Finish(std::move(waiting.request), waiting.sequence, status);
+    }
+    // Only now: a worker asks for more work once its last batch is answered.
+    Event idle;
+    idle.idle_worker = index;
+    Check(events_->queue.enqueue(std::move(idle)), "out of memory reporting an idle worker");
+  }
+}
+
+absl::Status DynamicBatcher::Run(BatchExecutor& executor,
+                                 absl::Span<InferenceRequest* const> batch) const {
+  try {
+    return executor.Execute(batch);
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("model '", options_.model_name, "' failed with an exception: ", e.what()));
+  } catch (...) {
+    return absl::InternalError(
+        absl::StrCat("model '", options_.model_name, "' failed with an unknown exception"));
+  }
+}
+
+void DynamicBatcher::Finish(std::unique_ptr<InferenceRequest> request, uint64_t sequence,
+                            absl::Status status) {
+  if (!options_.preserve_ordering) {
+    CompleteRequest(std::move(request), std::move(status));
+    return;
+  }
+  {
+    absl::MutexLock lock(&reorder_mu_);
+    finished_.emplace(sequence, Finished{std::move(request), std::move(status)});
+    if (completing_) return;  // that thread will complete this one in its turn
+    completing_ = true;
+  }
+  // Completions run outside the lock, and only one thread runs them at a time, so that they
+  // happen in order.
+  std::vector<Finished> ready;
+  while (true) {
+    {
+      absl::MutexLock lock(&reorder_mu_);
+      for (auto it = finished_.find(next_to_complete_); it != finished_.end();
+           it = finished_.find(++next_to_complete_)) {
+        ready.push_back(std::move(it->second));
+        finished_.erase(it);
+      }
+      if (ready.empty()) {
+        completing_ = false;
+        return;
+      }
+    }
+    for (Finished& done : ready) CompleteRequest(std::move(done.request), std::move(done.status));
+    ready.clear();
+  }
+}
+
+}  // namespace speech

@@ -1,0 +1,112 @@
+// A synchronous client for the KServe v2 gRPC inference protocol (Triton-compatible) and the
+// standard gRPC health protocol. Every RPC returns absl::Status / absl::StatusOr; gRPC errors keep
+// their code and message.
+#ifndef SPEECH_CLIENT_INFERENCE_CLIENT_H_
+#define SPEECH_CLIENT_INFERENCE_CLIENT_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/support/status.h"
+#include "proto/grpc_service.grpc.pb.h"
+#include "proto/grpc_service.pb.h"
+#include "proto/health.grpc.pb.h"
+
+namespace speech {
+
+// Converts a gRPC status to an absl::Status with the same code and message. This is the only
+// place the client converts between the two (the numeric codes are identical by design).
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// Thread-safe: any number of threads may issue calls concurrently on one client. The client owns
+// its stubs and shares the channel; the channel outlives the client if anyone else holds it.
+//
+// RPCs fail fast: while the channel cannot connect they return UNAVAILABLE at once instead of
+// waiting for the deadline. Use WaitForConnected() first to give a starting server some time.
+class InferenceClient {
+ public:
+  struct Options {
+    // gRPC target, e.g. "localhost:8001" or "dns:///speech.internal:8001". Must not be empty.
+    std::string target = "localhost:8001";
+
+    // Deadline of every call that does not name its own, measured from the start of the call.
+    // Must be positive; absl::InfiniteDuration() means no deadline.
+    absl::Duration default_deadline = absl::Seconds(30);
+
+    // Largest message the client sends or accepts. Must be positive. Audio and spectrograms are
+    // large, so the default is well above gRPC's 4 MiB.
+    int max_message_size_bytes = 256 << 20;
+  };
+
+  // Creates a client with an insecure channel to `options.target`. Does not connect: the channel
+  // connects on the first call (or WaitForConnected). Returns INVALID_ARGUMENT for bad options.
+  static absl::StatusOr<std::unique_ptr<InferenceClient>> Create(Options options);
+
+  // As above over an existing channel (for example a server's in-process channel in tests);
+  // `options.target` and `options.max_message_size_bytes` are then only informational.
+  static absl::StatusOr<std::unique_ptr<InferenceClient>> Create(
+      Options options, std::shared_ptr<grpc::Channel> channel);
+
+  InferenceClient(const InferenceClient&) = delete;
+  InferenceClient& operator=(const InferenceClient&) = delete;
+
+  // Waits until the channel is connected. Returns OK once it is READY, and UNAVAILABLE as soon as
+  // a connection attempt fails (TRANSIENT_FAILURE) or when `timeout` passes first. A non-positive
+  // timeout only checks the current state.
+  absl::Status WaitForConnected(absl::Duration timeout) const;
+
+  // Health and metadata. `version` empty lets the server choose by its version policy.
+  absl::StatusOr<bool> ServerLive() const;
+  absl::StatusOr<bool> ServerReady() const;
+  absl::StatusOr<bool> ModelReady(absl::string_view name, absl::string_view version = "") const;
+  absl::StatusOr<inference::ServerMetadataResponse> ServerMetadata() const;
+  absl::StatusOr<inference::ModelMetadataResponse> ModelMetadata(
+      absl::string_view name, absl::string_view version = "") const;
+  absl::StatusOr<inference::ModelConfigResponse> ModelConfig(absl::string_view name,
+                                                             absl::string_view version = "") const;
+  // An empty `name` asks for every model; an empty `version` for every version.
+  absl::StatusOr<inference::ModelStatisticsResponse> ModelStatistics(
+      absl::string_view name = "", absl::string_view version = "") const;
+  // `ready_only` lists only the models that are ready.
+  absl::StatusOr<inference::RepositoryIndexResponse> RepositoryIndex(bool ready_only = false) const;
+
+  // grpc.health.v1.Health/Check. An empty `service` asks about the server as a whole; servers
+  // answer NOT_FOUND for a service they do not know.
+  absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> HealthCheck(
+      absl::string_view service = "") const;
+
+  // ModelInfer with the default deadline, or with `timeout` from now. A non-positive timeout is
+  // an immediate deadline: DEADLINE_EXCEEDED without sending anything.
+  absl::StatusOr<inference::ModelInferResponse> Infer(
+      const inference::ModelInferRequest& request) const;
+  absl::StatusOr<inference::ModelInferResponse> Infer(const inference::ModelInferRequest& request,
+                                                      absl::Duration timeout) const;
+
+  // For calls this class does not wrap (streaming, repository control). Owned by the client.
+  inference::GRPCInferenceService::Stub* stub() const { return stub_.get(); }
+  grpc::health::v1::Health::Stub* health_stub() const { return health_stub_.get(); }
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  const Options& options() const { return options_; }
+
+ private:
+  InferenceClient(Options options, std::shared_ptr<grpc::Channel> channel);
+
+  // Runs `rpc` with a fresh context whose deadline is `timeout` from now.
+  template <typename Rpc>
+  absl::Status Call(absl::Duration timeout, Rpc rpc) const;
+
+  // Constant after construction.
+  const Options options_;
+  const std::shared_ptr<grpc::Channel> channel_;
+  const std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
+  const std::unique_ptr<grpc::health::v1::Health::Stub> health_stub_;
+};
+
+}  // namespace speech
+
+#endif  // SPEECH_CLIENT_INFERENCE_CLIENT_H_

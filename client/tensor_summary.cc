@@ -1,0 +1,117 @@
+// SummarizeTensor: one printable line per tensor, for the command-line client and logs.
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "batcher/tensor.h"
+#include "client/tensor_util.h"
+
+namespace speech {
+namespace {
+
+template <typename T>
+double Load(const char* data, int64_t index) {
+  T value;
+  std::memcpy(&value, data + index * sizeof(T), sizeof(T));
+  return static_cast<double>(value);
+}
+
+// Element `index` of a numeric tensor of `type`. REQUIRES: `type` is neither BYTES nor invalid.
+double ElementAsDouble(DataType type, const char* data, int64_t index) {
+  switch (type) {
+    case inference::TYPE_BOOL:
+      return data[index] != 0 ? 1.0 : 0.0;
+    case inference::TYPE_UINT8:
+      return Load<uint8_t>(data, index);
+    case inference::TYPE_UINT16:
+      return Load<uint16_t>(data, index);
+    case inference::TYPE_UINT32:
+      return Load<uint32_t>(data, index);
+    case inference::TYPE_UINT64:
+      return Load<uint64_t>(data, index);
+    case inference::TYPE_INT8:
+      return Load<int8_t>(data, index);
+    case inference::TYPE_INT16:
+      return Load<int16_t>(data, index);
+    case inference::TYPE_INT32:
+      return Load<int32_t>(data, index);
+    case inference::TYPE_INT64:
+      return Load<int64_t>(data, index);
+    case inference::TYPE_FP16:
+      return HalfToFloat(static_cast<uint16_t>(Load<uint16_t>(data, index)));
+    case inference::TYPE_BF16:
+      return Bf16ToFloat(static_cast<uint16_t>(Load<uint16_t>(data, index)));
+    case inference::TYPE_FP32:
+      return Load<float>(data, index);
+    default:
+      return Load<double>(data, index);
+  }
+}
+
+std::string FormatNumber(double value) { return absl::StrFormat("%.6g", value); }
+
+std::string SummarizeStrings(const HostTensor& tensor, int max_values) {
+  std::vector<std::string> shown;
+  absl::string_view bytes = tensor.bytes;
+  int64_t count = 0;
+  while (!bytes.empty()) {
+    uint32_t length;
+    std::memcpy(&length, bytes.data(), sizeof(length));
+    bytes.remove_prefix(sizeof(length));
+    if (count++ < max_values) {
+      constexpr size_t kMaxChars = 80;
+      absl::string_view text = bytes.substr(0, std::min<size_t>(length, kMaxChars));
+      shown.push_back(
+          absl::StrCat("\"", absl::CHexEscape(text), length > kMaxChars ? "..." : "", "\""));
+    }
+    bytes.remove_prefix(length);
+  }
+  return absl::StrCat("first [", absl::StrJoin(shown, ", "), count > max_values ? ", ..." : "",
+                      "]");
+}
+
+}  // namespace
+
+std::string SummarizeTensor(const HostTensor& tensor, int max_values) {
+  const std::string head =
+      absl::StrCat(tensor.name, " ", tensor.datatype, " ", ShapeToString(tensor.shape), ": ");
+  absl::Status valid = ValidateTensor(tensor);
+  if (!valid.ok()) return absl::StrCat(head, "invalid (", valid.message(), ")");
+  const DataType type = DataTypeFromWireName(tensor.datatype);
+  const int64_t count = ElementCount(tensor.shape);
+  if (count == 0) return absl::StrCat(head, "empty");
+  if (type == inference::TYPE_STRING) return head + SummarizeStrings(tensor, max_values);
+
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+  double sum = 0;
+  int64_t nans = 0;
+  std::vector<std::string> first;
+  for (int64_t i = 0; i < count; ++i) {
+    const double value = ElementAsDouble(type, tensor.bytes.data(), i);
+    if (i < max_values) first.push_back(FormatNumber(value));
+    if (std::isnan(value)) {
+      ++nans;
+      continue;
+    }
+    min = std::min(min, value);
+    max = std::max(max, value);
+    sum += value;
+  }
+  std::string summary = head;
+  if (nans < count) {
+    absl::StrAppend(&summary, "min ", FormatNumber(min), " max ", FormatNumber(max), " mean ",
+                    FormatNumber(sum / static_cast<double>(count - nans)), " ");
+  }
+  if (nans > 0) absl::StrAppend(&summary, "nan ", nans, " ");
+  absl::StrAppend(&summary, "first [", absl::StrJoin(first, ", "),
+                  count > max_values ? ", ...]" : "]");
+  return summary;
+}
+
+}  // namespace speech

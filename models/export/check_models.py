@@ -1,0 +1,79 @@
+"""Loads every DIR/<model>/1/model.pt and runs one sample input through it.
+
+    /usr/bin/python3 models/export/check_models.py DIR
+
+A human sanity check: it prints each model's input and output shapes and
+dtypes, picking sample inputs from the names and types in config.pbtxt so it
+also works on repositories it did not write.
+"""
+
+import os
+import re
+import sys
+from typing import List, Tuple
+
+import torch
+
+_DTYPES = {"TYPE_FP32": torch.float32, "TYPE_FP16": torch.float16,
+           "TYPE_INT32": torch.int32, "TYPE_INT64": torch.int64}
+
+
+def _inputs_from_config(text: str) -> List[Tuple[str, torch.dtype,
+                                                 List[int]]]:
+    """(name, dtype, dims) of each input, read with a regex, not protobuf."""
+    block = text.split("output", 1)[0]
+    found = re.findall(r'name:\s*"(\w+)"\s*data_type:\s*(\w+)\s*'
+                       r'dims:\s*\[([^\]]*)\]', block)
+    return [(n, _DTYPES[t], [int(d) for d in dims.split(",")])
+            for n, t, dims in found]
+
+
+def _sample(model_name: str, dtype: torch.dtype,
+            dims: List[int]) -> torch.Tensor:
+    # Variable dims get a size that means something for the model at hand:
+    # 1 s of 16 kHz audio, a 50-symbol sentence, otherwise 10.
+    fill = {"wav2vec2": 16000, "fastpitch": 50}.get(model_name, 10)
+    shape = [2] + [fill if d < 0 else d for d in dims]
+    gen = torch.Generator().manual_seed(0)
+    if dtype.is_floating_point:
+        return (0.1 * torch.randn(shape, generator=gen)).to(dtype)
+    high = 148 if model_name == "fastpitch" else 100
+    return torch.randint(1, high, shape, generator=gen).to(dtype)
+
+
+def _describe(t: torch.Tensor) -> str:
+    return f"{list(t.shape)} {str(t.dtype).replace('torch.', '')}"
+
+
+def main() -> int:
+    if len(sys.argv) != 2:
+        print(__doc__.strip().split("\n\n")[1].strip(), file=sys.stderr)
+        return 2
+    root = sys.argv[1]
+    failures = 0
+    for name in sorted(os.listdir(root)):
+        config = os.path.join(root, name, "config.pbtxt")
+        path = os.path.join(root, name, "1", "model.pt")
+        if not (os.path.isfile(config) and os.path.isfile(path)):
+            continue
+        with open(config) as f:
+            specs = _inputs_from_config(f.read())
+        inputs = [_sample(name, dtype, dims) for _, dtype, dims in specs]
+        shown = ", ".join(f"{n} {_describe(x)}"
+                          for (n, _, _), x in zip(specs, inputs))
+        try:
+            with torch.inference_mode():
+                out = torch.jit.load(path)(*inputs)
+        except RuntimeError as e:
+            # Typically fp16 weights on a CPU-only torch build.
+            failures += 1
+            reason = [l for l in str(e).splitlines() if l.strip()][-1]
+            print(f"{name}: {shown} -> FAILED: {reason.strip()}")
+            continue
+        outs = out if isinstance(out, tuple) else (out,)
+        print(f"{name}: {shown} -> " + ", ".join(_describe(o) for o in outs))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+#include "server/flags.h"
+
+#include <functional>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace speech {
+namespace {
+
+struct FlagSpec {
+  const char* name;
+  const char* help;
+  bool is_bool;
+  std::function<bool(const std::string& value, ServerFlags* flags)> set;
+};
+
+bool SetInt(const std::string& value, int low, int high, int* out) {
+  int parsed;
+  if (!absl::SimpleAtoi(value, &parsed) || parsed < low || parsed > high) return false;
+  *out = parsed;
+  return true;
+}
+
+bool SetBool(const std::string& value, bool* out) {
+  if (value == "true" || value == "1") return (*out = true), true;
+  if (value == "false" || value == "0") return (*out = false), true;
+  return false;
+}
+
+const std::vector<FlagSpec>& Specs() {
+  static const auto* const specs = new std::vector<FlagSpec>{
+      {"model-repository", "Path of the model repository (<repo>/<model>/config.pbtxt and "
+       "<repo>/<model>/<version>/model.pt). Required.", false,
+       [](const std::string& v, ServerFlags* f) { f->model_repository = v; return !v.empty(); }},
+      {"grpc-address", "Address the gRPC service binds. Default 0.0.0.0.", false,
+       [](const std::string& v, ServerFlags* f) { f->grpc_address = v; return !v.empty(); }},
+      {"grpc-port", "Port of the gRPC service; 0 picks a free one (printed at start). "
+       "Default 8001.", false,
+       [](const std::string& v, ServerFlags* f) { return SetInt(v, 0, 65535, &f->grpc_port); }},
+      {"allow-metrics", "Serve Prometheus metrics. Default true.", true,
+       [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->allow_metrics); }},
+      {"metrics-address", "Address the metrics HTTP endpoint binds. Default 0.0.0.0.", false,
+       [](const std::string& v, ServerFlags* f) { f->metrics_address = v; return !v.empty(); }},
+      {"metrics-port", "Port of the metrics HTTP endpoint (/metrics); 0 picks a free one. "
+       "Default 8002.", false,
+       [](const std::string& v, ServerFlags* f) { return SetInt(v, 0, 65535, &f->metrics_port); }},
+      {"exit-timeout-secs", "On SIGINT/SIGTERM, how long in-flight requests may take to finish "
+       "before the server exits anyway. Default 30.", false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetInt(v, 0, 24 * 3600, &f->exit_timeout_secs);
+       }},
+      {"grpc-max-message-bytes", "Largest gRPC message accepted or sent. Default 268435456.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         int64_t parsed;
+         if (!absl::SimpleAtoi(v, &parsed) || parsed < 1024 || parsed > (int64_t{1} << 31) - 1) {
+           return false;
+         }
+         f->grpc_max_message_bytes = parsed;
+         return true;
+       }},
+      {"help", "Print this help and exit.", true,
+       [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->help); }},
+  };
+  return *specs;
+}
+
+}  // namespace
+
+absl::StatusOr<ServerFlags> ParseServerFlags(const std::vector<std::string>& args) {
+  ServerFlags flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (!absl::StartsWith(arg, "--")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument '", arg, "'; flags look like --name=value"));
+    }
+    std::string name = arg.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& candidate : Specs()) {
+      if (name == candidate.name) spec = &candidate;
+    }
+    if (spec == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown flag '--", name, "'; see --help"));
+    }
+    if (!has_value) {
+      if (spec->is_bool) {
+        value = "true";
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat("flag '--", name, "' needs a value"));
+      }
+    }
+    if (!spec->set(value, &flags)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("flag '--", name, "': bad value '", value, "'. ", spec->help));
+    }
+  }
+  if (!flags.help && flags.model_repository.empty()) {
+    return absl::InvalidArgumentError("flag '--model-repository' is required; see --help");
+  }
+  return flags;
+}
+
+std::string ServerUsage() {
+  std::string text =
+      "speech_server: a KServe v2 gRPC inference server for TorchScript speech models.\n\n"
+      "Usage: speech_server --model-repository=PATH [flags]\n\nFlags:\n";
+  for (const FlagSpec& spec : Specs()) {
+    absl::StrAppend(&text, "  --", spec.name, spec.is_bool ? "[=true|false]" : "=VALUE", "\n      ",
+                    spec.help, "\n");
+  }
+  return text;
+}
+
+}  // namespace speech

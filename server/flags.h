@@ -1,0 +1,34 @@
+// The server's command line. Flag names follow Triton's where Triton has the flag.
+#ifndef SPEECH_SERVER_FLAGS_H_
+#define SPEECH_SERVER_FLAGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace speech {
+
+struct ServerFlags {
+  std::string model_repository;         // --model-repository (required)
+  std::string grpc_address = "0.0.0.0";  // --grpc-address
+  int grpc_port = 8001;                 // --grpc-port; 0 picks a free port and prints it
+  bool allow_metrics = true;            // --allow-metrics
+  std::string metrics_address = "0.0.0.0";  // --metrics-address
+  int metrics_port = 8002;              // --metrics-port; 0 picks a free port and prints it
+  int exit_timeout_secs = 30;           // --exit-timeout-secs
+  int64_t grpc_max_message_bytes = 256 << 20;  // --grpc-max-message-bytes
+  bool help = false;                    // --help
+};
+
+// Parses `args` (without the program name). Accepts --flag=value and --flag value; booleans also
+// as a bare --flag. Unknown flags, missing values and out-of-range numbers are errors that name
+// the flag and the value received.
+absl::StatusOr<ServerFlags> ParseServerFlags(const std::vector<std::string>& args);
+
+// The --help text: every flag with its meaning and default.
+std::string ServerUsage();
+
+}  // namespace speech
+
+#endif  // SPEECH_SERVER_FLAGS_H_

@@ -1,0 +1,97 @@
+// speech_server: loads the model repository, serves GRPCInferenceService and the standard gRPC
+// health service, and shuts down cleanly on SIGINT or SIGTERM.
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/flags.h"
+#include "server/inference_service.h"
+#include "server/model_repository.h"
+
+namespace speech {
+namespace {
+
+// Blocks SIGINT and SIGTERM in every thread (call before any thread starts) so that WaitForStop
+// can take them synchronously.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int WaitForStop(const sigset_t& signals) {
+  int signal = 0;
+  sigwait(&signals, &signal);
+  return signal;
+}
+
+int Run(const ServerFlags& flags) {
+  const sigset_t stop_signals = BlockStopSignals();
+  std::cerr << "loading models from '" << flags.model_repository << "'" << std::endl;
+  absl::StatusOr<std::unique_ptr<ModelRepository>> repository =
+      ModelRepository::Load(flags.model_repository);
+  if (!repository.ok()) {
+    std::cerr << "error: " << repository.status().message() << std::endl;
+    return 1;
+  }
+  InferenceService service(repository->get(), InferenceService::Options());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::StrCat(flags.grpc_address, ":", flags.grpc_port),
+                           grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(flags.grpc_max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(flags.grpc_max_message_bytes));
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    std::cerr << "error: cannot listen on " << flags.grpc_address << ":" << flags.grpc_port
+              << std::endl;
+    return 1;
+  }
+  const bool all_ready = (*repository)->AllReady();
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus(all_ready);
+  health->SetServingStatus("inference.GRPCInferenceService", all_ready);
+  std::cout << "Started GRPCInferenceService at " << flags.grpc_address << ":" << port
+            << (all_ready ? "" : " (some models failed to load)") << std::endl;
+
+  const int signal = WaitForStop(stop_signals);
+  std::cerr << "received signal " << signal << "; shutting down (exit timeout "
+            << flags.exit_timeout_secs << " s)" << std::endl;
+  // Order: report not serving, stop taking calls and let calls in flight finish (up to the exit
+  // timeout), then drain and join every model's batcher.
+  health->SetServingStatus(false);
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::seconds(flags.exit_timeout_secs));
+  (*repository)->Shutdown();
+  server->Wait();
+  std::cerr << "stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace speech
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<speech::ServerFlags> flags = speech::ParseServerFlags(args);
+  if (!flags.ok()) {
+    std::cerr << "error: " << flags.status().message() << std::endl;
+    return 2;
+  }
+  if (flags->help) {
+    std::cout << speech::ServerUsage();
+    return 0;
+  }
+  return speech::Run(*flags);
+}
