@@ -12,6 +12,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "batcher/tensor.h"
 
 namespace speech {
@@ -19,11 +22,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Collects the text parser's complaints as "line:column: message".
+// Collects the text parser's complaints as "line:column: message (in `source line`)": the
+// parser's messages do not always name the field, the line does.
 class ErrorCollector : public google::protobuf::io::ErrorCollector {
  public:
+  explicit ErrorCollector(const std::string& text) : lines_(absl::StrSplit(text, '\n')) {}
+
   void AddError(int line, int column, const std::string& message) override {
-    errors_.push_back(absl::StrCat(line + 1, ":", column + 1, ": ", message));
+    std::string error = absl::StrCat(line + 1, ":", column + 1, ": ", message);
+    if (line >= 0 && static_cast<size_t>(line) < lines_.size()) {
+      absl::StrAppend(&error, " (in `", absl::StripAsciiWhitespace(lines_[line]), "`)");
+    }
+    errors_.push_back(std::move(error));
   }
   void AddWarning(int line, int column, const std::string& message) override {
     AddError(line, column, message);
@@ -31,6 +41,7 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
   std::string Joined() const { return absl::StrJoin(errors_, "; "); }
 
  private:
+  const std::vector<std::string> lines_;
   std::vector<std::string> errors_;
 };
 
@@ -112,7 +123,7 @@ absl::StatusOr<inference::ModelConfig> ReadModelConfig(const std::string& model_
   if (!file) return absl::NotFoundError(absl::StrCat(path, ": file not found"));
   const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   google::protobuf::TextFormat::Parser parser;
-  ErrorCollector errors;
+  ErrorCollector errors(text);
   parser.RecordErrorsTo(&errors);
   inference::ModelConfig config;
   if (!parser.ParseFromString(text, &config)) {
@@ -161,7 +172,7 @@ absl::Status ValidateModelConfig(const std::string& directory_name,
     if (absl::Status s = ValidateDynamicBatching(*config); !s.ok()) return s;
   }
   for (const inference::ModelWarmup& warmup : config->model_warmup()) {
-    if (config->max_batch_size() > 0 && warmup.batch_size() > config->max_batch_size()) {
+    if (config->max_batch_size() > 0 && static_cast<int64_t>(warmup.batch_size()) > config->max_batch_size()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "model_warmup '", warmup.name(), "': batch_size must be <= max_batch_size ",
           config->max_batch_size(), "; got ", warmup.batch_size()));
