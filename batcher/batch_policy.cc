@@ -19,14 +19,14 @@ absl::Status ValidateBatchPolicyOptions(const BatchPolicyOptions& options) {
     }
     if (options.max_batch_size > 0 && size > options.max_batch_size) {
       return absl::InvalidArgumentError(
-          absl::StrCat("preferred_batch_sizes must be <= max_batch_size (",
-                       options.max_batch_size, "); one was ", size));
+          absl::StrCat("preferred_batch_sizes must be <= max_batch_size (", options.max_batch_size,
+                       "); one was ", size));
     }
   }
   if (options.max_queue_delay < absl::ZeroDuration() ||
       options.max_queue_delay == absl::InfiniteDuration()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_queue_delay must be finite and >= 0; was ", absl::FormatDuration(options.max_queue_delay)));
+    return absl::InvalidArgumentError(absl::StrCat("max_queue_delay must be finite and >= 0; was ",
+                                                   absl::FormatDuration(options.max_queue_delay)));
   }
   return absl::OkStatus();
 }

@@ -248,7 +248,8 @@ TEST(ShapeKeyTest, IgnoresOnlyTheBatchDimension) {
   EXPECT_NE(ShapeKey(WithShapes({{2, 80, 101}, {2}}), true), key);
   EXPECT_NE(ShapeKey(WithShapes({{2, 80, 100}}), true), key);
   EXPECT_NE(ShapeKey(WithShapes({{2, 80, 100}, {2, 1}}), true), key);
-  EXPECT_NE(ShapeKey(WithShapes({{2, 80}, {2}}), false), ShapeKey(WithShapes({{3, 80}, {3}}), false));
+  EXPECT_NE(ShapeKey(WithShapes({{2, 80}, {2}}), false),
+            ShapeKey(WithShapes({{3, 80}, {3}}), false));
 }
 
 }  // namespace

@@ -16,6 +16,8 @@ constexpr uint64_t kShutdownBit = uint64_t{1} << 63;
 constexpr uint64_t kDepthMask = kShutdownBit - 1;
 // Events the scheduler takes from its inbox at a time.
 constexpr size_t kEventBatch = 64;
+// Batches of events the scheduler takes before it decides again.
+constexpr int kMaxEventRounds = 16;
 
 // A broken invariant: there is no way to go on.
 void Check(bool condition, const char* what) {
@@ -24,9 +26,7 @@ void Check(bool condition, const char* what) {
   std::abort();
 }
 
-std::string Waited(absl::Time since, absl::Time now) {
-  return absl::FormatDuration(now - since);
-}
+std::string Waited(absl::Time since, absl::Time now) { return absl::FormatDuration(now - since); }
 
 }  // namespace
 
@@ -73,7 +73,8 @@ absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(
   }
   if (clock == nullptr) return absl::InvalidArgumentError(prefix + "clock is null");
 
-  std::unique_ptr<DynamicBatcher> batcher(new DynamicBatcher(std::move(options), clock));
+  std::unique_ptr<DynamicBatcher> batcher(
+      new DynamicBatcher(std::move(options), std::move(policy), clock));
   for (int i = 0; i < static_cast<int>(executors.size()); ++i) {
     auto worker = std::make_unique<Worker>();
     worker->executor = std::move(executors[i]);
@@ -89,10 +90,9 @@ absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(
   return batcher;
 }
 
-DynamicBatcher::DynamicBatcher(Options options, Clock* clock)
+DynamicBatcher::DynamicBatcher(Options options, BatchPolicyOptions policy_options, Clock* clock)
     : options_(std::move(options)),
-      policy_options_{options_.max_batch_size, options_.dynamic_batching,
-                      options_.preferred_batch_sizes, options_.max_queue_delay},
+      policy_options_(std::move(policy_options)),
       clock_(clock),
       events_(std::make_unique<EventQueue>()) {}
 
@@ -112,15 +112,16 @@ void DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest> request) {
   uint64_t state = state_.load(std::memory_order_relaxed);
   do {
     if ((state & kShutdownBit) != 0) {
-      CompleteRequest(std::move(request), absl::UnavailableError(absl::StrCat(
-                                              "model '", options_.model_name, "' is shutting down")));
+      CompleteRequest(std::move(request),
+                      absl::UnavailableError(
+                          absl::StrCat("model '", options_.model_name, "' is shutting down")));
       return;
     }
     if (max_queue_size > 0 && (state & kDepthMask) >= max_queue_size) {
       CompleteRequest(std::move(request),
-                      absl::UnavailableError(absl::StrCat(
-                          "queue of model '", options_.model_name, "' is full (max_queue_size ",
-                          max_queue_size, "); retry later")));
+                      absl::UnavailableError(absl::StrCat("queue of model '", options_.model_name,
+                                                          "' is full (max_queue_size ",
+                                                          max_queue_size, "); retry later")));
       return;
     }
   } while (!state_.compare_exchange_weak(state, state + 1, std::memory_order_acq_rel,
@@ -167,13 +168,16 @@ void DynamicBatcher::SchedulerLoop() {
     }
     if (draining && (state_.load(std::memory_order_acquire) & kDepthMask) == 0) break;
 
-    size_t count = events_->queue.wait_dequeue_bulk_timed(events.begin(), events.size(),
-                                                          WaitMicros(wake));
-    while (count > 0) {
+    size_t count =
+        events_->queue.wait_dequeue_bulk_timed(events.begin(), events.size(), WaitMicros(wake));
+    // Take what else is there before deciding: the queue is not FIFO across producers, so the
+    // event that woke us may have overtaken a request enqueued before it. Bounded, so that a
+    // flood of requests cannot keep the idle instances waiting.
+    for (int rounds = 0; count > 0 && rounds < kMaxEventRounds; ++rounds) {
       for (size_t i = 0; i < count; ++i) Accept(std::move(events[i]));
-      if (count < events.size()) break;
       count = events_->queue.try_dequeue_bulk(events.begin(), events.size());
     }
+    for (size_t i = 0; i < count; ++i) Accept(std::move(events[i]));
   }
   for (const std::unique_ptr<Worker>& worker : workers_) {
     Check(worker->inbox.enqueue({}), "out of memory stopping a worker");
@@ -198,9 +202,9 @@ void DynamicBatcher::Accept(Event event) {
   Waiting waiting;
   waiting.sequence = event.sequence;
   const InferenceRequest& request = *event.request;
-  const bool overridden =
-      options_.allow_timeout_override && request.timeout_override != absl::InfiniteDuration() &&
-      request.timeout_override != -absl::InfiniteDuration();
+  const bool overridden = options_.allow_timeout_override &&
+                          request.timeout_override != absl::InfiniteDuration() &&
+                          request.timeout_override != -absl::InfiniteDuration();
   if (overridden) {
     waiting.timeout_at = request.times.arrival + request.timeout_override;
   } else if (options_.default_timeout > absl::ZeroDuration()) {
@@ -238,11 +242,10 @@ absl::Status DynamicBatcher::DropReason(size_t index, absl::Time now) const {
                      " in the queue of model '", options_.model_name, "'"));
   }
   if (now >= waiting_[index].timeout_at && options_.timeout_action == TimeoutAction::kReject) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("request timed out after waiting ", Waited(request.times.arrival, now),
-                     " in the queue of model '", options_.model_name, "' (queue timeout ",
-                     absl::FormatDuration(waiting_[index].timeout_at - request.times.arrival),
-                     ")"));
+    return absl::DeadlineExceededError(absl::StrCat(
+        "request timed out after waiting ", Waited(request.times.arrival, now),
+        " in the queue of model '", options_.model_name, "' (queue timeout ",
+        absl::FormatDuration(waiting_[index].timeout_at - request.times.arrival), ")"));
   }
   return absl::OkStatus();
 }

@@ -119,7 +119,7 @@ class DynamicBatcher {
     absl::Status status;
   };
 
-  DynamicBatcher(Options options, Clock* clock);
+  DynamicBatcher(Options options, BatchPolicyOptions policy_options, Clock* clock);
 
   // Scheduler thread.
   void SchedulerLoop();

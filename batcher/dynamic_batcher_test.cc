@@ -75,9 +75,8 @@ class Recorder {
 
   void WaitFor(size_t count) const {
     absl::MutexLock lock(&mu_);
-    auto enough = [this, count]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-      return outcomes_.size() >= count;
-    };
+    auto enough = [this, count]()
+                      ABSL_SHARED_LOCKS_REQUIRED(mu_) { return outcomes_.size() >= count; };
     mu_.Await(absl::Condition(&enough));
   }
 

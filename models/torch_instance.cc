@@ -3,6 +3,7 @@
 #include <torch/cuda.h>
 #include <torch/script.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -149,6 +150,16 @@ absl::Status TorchInstance::Execute(absl::Span<InferenceRequest* const> batch) {
       } else {
         std::vector<int64_t> shape = first.shape;
         if (batching) shape[0] = total_rows;
+        for (const InferenceRequest* request : batch) {
+          const std::vector<int64_t>& other = request->inputs[i].shape;
+          if (!std::equal(other.begin() + 1, other.end(), first.shape.begin() + 1,
+                          first.shape.end())) {
+            return absl::InternalError(absl::StrCat(
+                "instance '", name(), "': input '", first.name, "' shapes ",
+                ShapeToString(first.shape), " and ", ShapeToString(other),
+                " cannot share a batch"));
+          }
+        }
         tensor = torch::empty(shape, options.pinned_memory(device.is_cuda()));
         char* destination = static_cast<char*>(tensor.data_ptr());
         for (const InferenceRequest* request : batch) {

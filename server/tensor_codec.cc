@@ -132,7 +132,8 @@ absl::Status DecodeTimeout(const inference::ModelInferRequest& message,
     return absl::InvalidArgumentError(
         "parameter 'timeout': expected a non-negative int64 number of microseconds");
   }
-  request->timeout_override = absl::Microseconds(micros);
+  // As in Triton, 0 means "no override": the model's default queue policy applies.
+  if (micros > 0) request->timeout_override = absl::Microseconds(micros);
   return absl::OkStatus();
 }
 
