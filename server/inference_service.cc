@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "batcher/tensor.h"
+#include "server/model_stats.h"
 #include "server/status_util.h"
 #include "server/stream_infer_reactor.h"
 #include "server/tensor_codec.h"
@@ -15,8 +16,8 @@ namespace speech {
 namespace {
 
 // Triton's names for the protocol extensions this server implements.
-constexpr const char* kExtensions[] = {"model_configuration", "model_repository",
-                                       "schedule_policy", "parameters"};
+constexpr const char* kExtensions[] = {"model_configuration", "model_repository", "schedule_policy",
+                                       "parameters", "statistics"};
 
 grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
                                     const absl::Status& status) {
@@ -52,23 +53,28 @@ void InferenceService::StartInference(const inference::ModelInferRequest* messag
                                       grpc::CallbackServerContext* context,
                                       inference::ModelInferResponse* response,
                                       std::function<void(absl::Status)> done) {
+  // The request's duration, as metrics and statistics report it, runs from here to its reply.
+  const absl::Time start = absl::Now();
   absl::StatusOr<ServedModel*> model =
       repository_->Find(message->model_name(), message->model_version());
   if (!model.ok()) return done(model.status());
+  const ServedModel* served = *model;
+  ModelStats* stats = served->stats.get();
   auto request = std::make_unique<InferenceRequest>();
-  if (absl::Status decoded = DecodeInferRequest(*message, (*model)->config, request.get());
+  if (absl::Status decoded = DecodeInferRequest(*message, served->config, request.get());
       !decoded.ok()) {
-    return done(absl::Status(decoded.code(), absl::StrCat("model '", message->model_name(),
-                                                          "': ", decoded.message())));
+    if (stats != nullptr) stats->RecordFailure(FailureReason::kOther, start, absl::Now());
+    return done(absl::Status(
+        decoded.code(), absl::StrCat("model '", message->model_name(), "': ", decoded.message())));
   }
   request->deadline = DeadlineOf(*context);
   request->is_cancelled = [context] { return context->IsCancelled(); };
-  const ServedModel* served = *model;
-  request->on_complete = [message, response, served, done = std::move(done)](
+  request->on_complete = [message, response, served, stats, start, done = std::move(done)](
                              std::unique_ptr<InferenceRequest> finished, absl::Status status) {
     if (status.ok()) {
       EncodeInferResponse(*message, served->version_string, finished.get(), response);
     }
+    if (stats != nullptr) stats->RecordCompletion(*finished, status, start, absl::Now());
     done(std::move(status));
   };
   served->batcher->Enqueue(std::move(request));
@@ -137,6 +143,38 @@ grpc::ServerUnaryReactor* InferenceService::ModelConfig(
   return FinishNow(context, absl::OkStatus());
 }
 
+grpc::ServerUnaryReactor* InferenceService::ModelStatistics(
+    grpc::CallbackServerContext* context, const inference::ModelStatisticsRequest* request,
+    inference::ModelStatisticsResponse* response) {
+  std::vector<const ServedModel*> models;
+  if (request->name().empty()) {
+    models = repository_->AllVersions();
+  } else if (request->version().empty()) {
+    models = repository_->Versions(request->name());
+    if (models.empty()) {
+      // Find names the problem (not in the repository, or failed to load).
+      absl::StatusOr<ServedModel*> model = repository_->Find(request->name(), "");
+      return FinishNow(context, model.ok() ? absl::NotFoundError(absl::StrCat(
+                                                 "model '", request->name(), "' has no version"))
+                                           : model.status());
+    }
+  } else {
+    absl::StatusOr<ServedModel*> model = repository_->Find(request->name(), request->version());
+    if (!model.ok()) return FinishNow(context, model.status());
+    models.push_back(*model);
+  }
+  for (const ServedModel* model : models) {
+    inference::ModelStatistics* statistics = response->add_model_stats();
+    if (model->stats != nullptr) {
+      model->stats->Fill(statistics);
+    } else {
+      statistics->set_name(model->name);
+      statistics->set_version(model->version_string);
+    }
+  }
+  return FinishNow(context, absl::OkStatus());
+}
+
 grpc::ServerUnaryReactor* InferenceService::RepositoryIndex(
     grpc::CallbackServerContext* context, const inference::RepositoryIndexRequest* request,
     inference::RepositoryIndexResponse* response) {
@@ -154,17 +192,19 @@ grpc::ServerUnaryReactor* InferenceService::RepositoryIndex(
 grpc::ServerUnaryReactor* InferenceService::RepositoryModelLoad(
     grpc::CallbackServerContext* context, const inference::RepositoryModelLoadRequest* request,
     inference::RepositoryModelLoadResponse*) {
-  return FinishNow(context, absl::UnimplementedError(absl::StrCat(
-                                "cannot load '", request->model_name(),
-                                "': models are loaded once at start-up (model control mode none)")));
+  return FinishNow(context,
+                   absl::UnimplementedError(absl::StrCat(
+                       "cannot load '", request->model_name(),
+                       "': models are loaded once at start-up (model control mode none)")));
 }
 
 grpc::ServerUnaryReactor* InferenceService::RepositoryModelUnload(
     grpc::CallbackServerContext* context, const inference::RepositoryModelUnloadRequest* request,
     inference::RepositoryModelUnloadResponse*) {
-  return FinishNow(context, absl::UnimplementedError(absl::StrCat(
-                                "cannot unload '", request->model_name(),
-                                "': models are loaded once at start-up (model control mode none)")));
+  return FinishNow(context,
+                   absl::UnimplementedError(absl::StrCat(
+                       "cannot unload '", request->model_name(),
+                       "': models are loaded once at start-up (model control mode none)")));
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelInfer(grpc::CallbackServerContext* context,

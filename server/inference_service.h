@@ -1,6 +1,6 @@
-// The KServe v2 GRPCInferenceService (with Triton's configuration, repository-index and stream
-// extensions) on gRPC's callback API. Handlers decode and validate, then hand requests to the
-// model's batcher; replies are finished by whichever thread completes the request.
+// The KServe v2 GRPCInferenceService (with Triton's configuration, repository-index, statistics
+// and stream extensions) on gRPC's callback API. Handlers decode and validate, then hand requests
+// to the model's batcher; replies are finished by whichever thread completes the request.
 #ifndef SPEECH_SERVER_INFERENCE_SERVICE_H_
 #define SPEECH_SERVER_INFERENCE_SERVICE_H_
 
@@ -25,10 +25,10 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
 
   // Decodes `message`, hands it to its model's batcher and, once it is done, fills `response`
   // and calls `done` exactly once (possibly before returning, for requests refused at once).
-  // `message` and `response` must stay valid until `done` runs.
+  // `message` and `response` must stay valid until `done` runs. Records the outcome in the
+  // model's ModelStats (when it has some) just before calling `done`.
   void StartInference(const inference::ModelInferRequest* message,
-                      grpc::CallbackServerContext* context,
-                      inference::ModelInferResponse* response,
+                      grpc::CallbackServerContext* context, inference::ModelInferResponse* response,
                       std::function<void(absl::Status)> done);
 
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* context,
@@ -49,6 +49,12 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   grpc::ServerUnaryReactor* ModelConfig(grpc::CallbackServerContext* context,
                                         const inference::ModelConfigRequest* request,
                                         inference::ModelConfigResponse* response) override;
+  // Triton's statistics extension: every loaded version of every model when the name is empty,
+  // every loaded version of the named model when the version is empty; NOT_FOUND for a model
+  // or version that is not loaded.
+  grpc::ServerUnaryReactor* ModelStatistics(grpc::CallbackServerContext* context,
+                                            const inference::ModelStatisticsRequest* request,
+                                            inference::ModelStatisticsResponse* response) override;
   grpc::ServerUnaryReactor* RepositoryIndex(grpc::CallbackServerContext* context,
                                             const inference::RepositoryIndexRequest* request,
                                             inference::RepositoryIndexResponse* response) override;

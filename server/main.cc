@@ -1,5 +1,5 @@
-// speech_server: loads the model repository, serves GRPCInferenceService and the standard gRPC
-// health service, and shuts down cleanly on SIGINT or SIGTERM.
+// speech_server: loads the model repository, serves GRPCInferenceService, the standard gRPC
+// health service and Prometheus metrics (/metrics), and shuts down cleanly on SIGINT or SIGTERM.
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "server/flags.h"
 #include "server/inference_service.h"
+#include "server/metrics_catalog.h"
+#include "server/metrics_http.h"
 #include "server/model_repository.h"
 
 namespace speech {
@@ -36,12 +38,39 @@ int WaitForStop(const sigset_t& signals) {
 
 int Run(const ServerFlags& flags) {
   const sigset_t stop_signals = BlockStopSignals();
+  // Statistics are kept even without --allow-metrics: the ModelStatistics RPC reports them.
+  MetricsCatalog::Options metrics_options;
+  metrics_options.gpu_metrics = flags.allow_metrics;
+  absl::StatusOr<std::unique_ptr<MetricsCatalog>> metrics = MetricsCatalog::Create(metrics_options);
+  if (!metrics.ok()) {
+    std::cerr << "error: " << metrics.status().message() << std::endl;
+    return 1;
+  }
   std::cerr << "loading models from '" << flags.model_repository << "'" << std::endl;
   absl::StatusOr<std::unique_ptr<ModelRepository>> repository =
-      ModelRepository::Load(flags.model_repository);
+      ModelRepository::Load(flags.model_repository, metrics->get());
   if (!repository.ok()) {
     std::cerr << "error: " << repository.status().message() << std::endl;
     return 1;
+  }
+  // Declared after the repository, so that it stops (and no longer reads queue depths) first.
+  std::unique_ptr<MetricsHttpServer> metrics_http;
+  if (flags.allow_metrics) {
+    MetricsHttpServer::Options http_options;
+    http_options.address = flags.metrics_address;
+    http_options.port = flags.metrics_port;
+    http_options.render = [catalog = metrics->get()] { return catalog->Expose(); };
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
+        MetricsHttpServer::Create(std::move(http_options));
+    if (!http.ok()) {
+      std::cerr << "error: " << http.status().message() << std::endl;
+      return 1;
+    }
+    metrics_http = *std::move(http);
+    std::cerr << "metrics: " << (*metrics)->gpu_count() << " GPU(s) reported through NVML"
+              << std::endl;
+    std::cout << "Started Metrics Service at " << flags.metrics_address << ":"
+              << metrics_http->port() << std::endl;
   }
   InferenceService service(repository->get(), InferenceService::Options());
   grpc::EnableDefaultHealthCheckService(true);
@@ -75,6 +104,7 @@ int Run(const ServerFlags& flags) {
                    std::chrono::seconds(flags.exit_timeout_secs));
   (*repository)->Shutdown();
   server->Wait();
+  if (metrics_http != nullptr) metrics_http->Shutdown();
   std::cerr << "stopped" << std::endl;
   return 0;
 }

@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "models/instance_pool.h"
 #include "server/model_config.h"
+#include "server/model_stats_executor.h"
 
 namespace speech {
 namespace {
@@ -17,7 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 
 // Loads every selected version of the model in `model_dir`; the status names the file.
-absl::StatusOr<std::vector<std::unique_ptr<ServedModel>>> LoadModel(const fs::path& model_dir) {
+absl::StatusOr<std::vector<std::unique_ptr<ServedModel>>> LoadModel(const fs::path& model_dir,
+                                                                    MetricsCatalog* metrics) {
   const std::string dir = model_dir.string();
   const std::string name = model_dir.filename().string();
   absl::StatusOr<inference::ModelConfig> config = ReadModelConfig(dir);
@@ -34,15 +36,21 @@ absl::StatusOr<std::vector<std::unique_ptr<ServedModel>>> LoadModel(const fs::pa
     absl::StatusOr<std::vector<std::unique_ptr<BatchExecutor>>> instances =
         CreateInstances(*config, dir, model_path);
     if (!instances.ok()) {
-      return absl::Status(instances.status().code(),
-                          absl::StrCat(dir, " version ", version, ": ",
-                                       instances.status().message()));
+      return absl::Status(instances.status().code(), absl::StrCat(dir, " version ", version, ": ",
+                                                                  instances.status().message()));
     }
     auto model = std::make_unique<ServedModel>();
     model->name = name;
     model->version = version;
     model->version_string = absl::StrCat(version);
     model->config = *config;
+    if (metrics != nullptr) {
+      model->stats = metrics->AddModel(name, model->version_string, config->max_batch_size());
+      // Instances are wrapped after their warm-up, so warm-up runs are not counted.
+      for (std::unique_ptr<BatchExecutor>& instance : *instances) {
+        instance = std::make_unique<ModelStatsExecutor>(std::move(instance), model->stats.get());
+      }
+    }
     absl::StatusOr<std::unique_ptr<DynamicBatcher>> batcher =
         DynamicBatcher::Create(BatcherOptionsFromConfig(*config), *std::move(instances));
     if (!batcher.ok()) {
@@ -50,6 +58,10 @@ absl::StatusOr<std::vector<std::unique_ptr<ServedModel>>> LoadModel(const fs::pa
                           absl::StrCat(dir, "/config.pbtxt: ", batcher.status().message()));
     }
     model->batcher = *std::move(batcher);
+    if (metrics != nullptr) {
+      metrics->AddQueueDepth(name, model->version_string,
+                             [batcher = model->batcher.get()] { return batcher->QueueDepth(); });
+    }
     served.push_back(std::move(model));
   }
   return served;
@@ -78,7 +90,8 @@ DynamicBatcher::Options BatcherOptionsFromConfig(const inference::ModelConfig& c
   return options;
 }
 
-absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Load(const std::string& path) {
+absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Load(const std::string& path,
+                                                                       MetricsCatalog* metrics) {
   std::error_code error;
   if (!fs::is_directory(path, error)) {
     return absl::NotFoundError(
@@ -93,10 +106,12 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Load(const std
   for (size_t i = 0; i < directories.size(); ++i) {
     const std::string name = directories[i].filename().string();
     const absl::Time start = absl::Now();
-    absl::StatusOr<std::vector<std::unique_ptr<ServedModel>>> loaded = LoadModel(directories[i]);
+    absl::StatusOr<std::vector<std::unique_ptr<ServedModel>>> loaded =
+        LoadModel(directories[i], metrics);
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
     if (!loaded.ok()) {
-      repository->index_.push_back({name, "", "UNAVAILABLE", std::string(loaded.status().message())});
+      repository->index_.push_back(
+          {name, "", "UNAVAILABLE", std::string(loaded.status().message())});
       std::cerr << "[" << i + 1 << "/" << directories.size() << "] model '" << name
                 << "' failed to load: " << loaded.status().message() << std::endl;
       continue;
@@ -104,9 +119,8 @@ absl::StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Load(const std
     for (const auto& model : *loaded) {
       repository->index_.push_back({name, model->version_string, "READY", ""});
     }
-    std::cerr << "[" << i + 1 << "/" << directories.size() << "] model '" << name
-              << "' ready (" << loaded->size() << " version(s), " << seconds << " s)"
-              << std::endl;
+    std::cerr << "[" << i + 1 << "/" << directories.size() << "] model '" << name << "' ready ("
+              << loaded->size() << " version(s), " << seconds << " s)" << std::endl;
     repository->models_[name] = *std::move(loaded);
   }
   return repository;
@@ -120,8 +134,7 @@ absl::StatusOr<ServedModel*> ModelRepository::Find(absl::string_view name,
   if (it == models_.end()) {
     for (const ModelState& state : index_) {
       if (state.name == name) {
-        return absl::NotFoundError(
-            absl::StrCat("model '", name, "' is not ready: ", state.reason));
+        return absl::NotFoundError(absl::StrCat("model '", name, "' is not ready: ", state.reason));
       }
     }
     return absl::NotFoundError(absl::StrCat("model '", name, "' is not in the repository"));
@@ -143,6 +156,16 @@ std::vector<const ServedModel*> ModelRepository::Versions(absl::string_view name
   auto it = models_.find(name);
   if (it == models_.end()) return result;
   for (const auto& model : it->second) result.push_back(model.get());
+  return result;
+}
+
+std::vector<const ServedModel*> ModelRepository::AllVersions() const {
+  std::vector<const ServedModel*> result;
+  for (const ModelState& state : index_) {
+    if (state.state != "READY") continue;
+    absl::StatusOr<ServedModel*> model = Find(state.name, state.version);
+    if (model.ok()) result.push_back(*model);
+  }
   return result;
 }
 

@@ -13,6 +13,8 @@
 #include "absl/strings/string_view.h"
 #include "batcher/dynamic_batcher.h"
 #include "proto/model_config.pb.h"
+#include "server/metrics_catalog.h"
+#include "server/model_stats.h"
 
 namespace speech {
 
@@ -23,6 +25,9 @@ struct ServedModel {
   int64_t version = 0;
   std::string version_string;
   inference::ModelConfig config;  // validated, with defaults filled
+  // What requests to this version record; null when the repository was loaded without metrics.
+  // Declared before the batcher, whose workers record into it, so that it outlives them.
+  std::unique_ptr<ModelStats> stats;
   std::unique_ptr<DynamicBatcher> batcher;
 };
 
@@ -43,8 +48,11 @@ class ModelRepository {
   // Loads every model directory under `path`. A model whose configuration or files are wrong is
   // recorded as UNAVAILABLE with a reason naming the file, field and problem, and the others
   // still load; only a `path` that is not a readable directory fails the whole call. Prints one
-  // progress line per model to stderr.
-  static absl::StatusOr<std::unique_ptr<ModelRepository>> Load(const std::string& path);
+  // progress line per model to stderr. With `metrics`, each version gets its ModelStats, its
+  // instances record every execution into them, and its queue depth is exported; `metrics` must
+  // outlive the repository, and the repository every Expose call of `metrics`.
+  static absl::StatusOr<std::unique_ptr<ModelRepository>> Load(const std::string& path,
+                                                               MetricsCatalog* metrics = nullptr);
 
   ~ModelRepository();
 
@@ -54,6 +62,9 @@ class ModelRepository {
 
   // Every loaded version of `name`, oldest first; empty when none.
   std::vector<const ServedModel*> Versions(absl::string_view name) const;
+
+  // Every loaded version of every model, by name and then version.
+  std::vector<const ServedModel*> AllVersions() const;
 
   // Every model directory found, in name order.
   const std::vector<ModelState>& Index() const { return index_; }

@@ -30,7 +30,9 @@ def build_identity() -> Tuple[torch.jit.ScriptModule, ModelSpec]:
         name="identity", max_batch_size=64,
         inputs=[TensorSpec("INPUT0", "TYPE_FP32", [-1])],
         outputs=[TensorSpec("OUTPUT0", "TYPE_FP32", [-1])],
-        dynamic_batching=True, max_queue_delay_us=100)
+        # No queue delay: a lone request runs at once, and under load batches
+        # still grow while the instance is busy.
+        dynamic_batching=True, max_queue_delay_us=0)
     return torch.jit.script(Identity().eval()), spec
 
 
