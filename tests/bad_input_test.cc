@@ -9,7 +9,7 @@
 #include "client/tensor_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/server_process.h"
+#include "tests/server_fixture.h"
 
 namespace speech {
 namespace {
@@ -17,25 +17,14 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-class BadInputTest : public ::testing::Test {
+class BadInputTest : public RealServerTest {
  protected:
   static void SetUpTestSuite() {
-    auto server = ServerProcess::Start(
-        "server/speech_server",
-        {absl::StrCat("--model-repository=", kDefaultRepository), "--allow-metrics=false"});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = server->release();
-    auto client = InferenceClient::Create(InferenceClient::Options{server_->grpc_target()});
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = client->release();
+    StartServer(kDefaultRepository);
   }
 
   static void TearDownTestSuite() {
-    delete client_;
-    if (server_ != nullptr) {
-      EXPECT_EQ(server_->Stop(), 0) << server_->Output();
-    }
-    delete server_;
+    StopServer();
   }
 
   void TearDown() override {
@@ -65,12 +54,8 @@ class BadInputTest : public ::testing::Test {
     return client_->Infer(request).status();
   }
 
-  static ServerProcess* server_;
-  static InferenceClient* client_;
 };
 
-ServerProcess* BadInputTest::server_ = nullptr;
-InferenceClient* BadInputTest::client_ = nullptr;
 
 #define EXPECT_STATUS(status, expected_code, matcher)         \
   do {                                                        \

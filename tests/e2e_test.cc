@@ -13,7 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/grpc_service.grpc.pb.h"
-#include "tests/server_process.h"
+#include "tests/server_fixture.h"
 
 namespace speech {
 namespace {
@@ -26,25 +26,14 @@ void ExpectValue(const absl::StatusOr<T>& got, const T& expected) {
   EXPECT_EQ(*got, expected);
 }
 
-class EndToEndTest : public ::testing::Test {
+class EndToEndTest : public RealServerTest {
  protected:
   static void SetUpTestSuite() {
-    auto server = ServerProcess::Start(
-        "server/speech_server",
-        {absl::StrCat("--model-repository=", kDefaultRepository), "--allow-metrics=false"});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = server->release();
-    auto client = InferenceClient::Create(InferenceClient::Options{server_->grpc_target()});
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = client->release();
+    StartServer(kDefaultRepository);
   }
 
   static void TearDownTestSuite() {
-    delete client_;
-    if (server_ != nullptr) {
-      EXPECT_EQ(server_->Stop(), 0) << server_->Output();
-    }
-    delete server_;
+    StopServer();
   }
 
   static HostTensor Random(const std::string& name, const std::string& datatype,
@@ -77,12 +66,8 @@ class EndToEndTest : public ::testing::Test {
     return outputs;
   }
 
-  static ServerProcess* server_;
-  static InferenceClient* client_;
 };
 
-ServerProcess* EndToEndTest::server_ = nullptr;
-InferenceClient* EndToEndTest::client_ = nullptr;
 
 TEST_F(EndToEndTest, HealthAndMetadata) {
   ExpectValue(client_->ServerLive(), true);

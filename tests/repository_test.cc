@@ -9,7 +9,7 @@
 #include "client/tensor_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/server_process.h"
+#include "tests/server_fixture.h"
 
 namespace speech {
 namespace {
@@ -46,7 +46,7 @@ std::string Replace(std::string text, const std::string& from, const std::string
   return text;
 }
 
-class RepositoryTest : public ::testing::Test {
+class RepositoryTest : public RealServerTest {
  protected:
   static void SetUpTestSuite() {
     root_ = new fs::path(fs::path(std::getenv("TEST_TMPDIR")) / "repository");
@@ -71,22 +71,11 @@ class RepositoryTest : public ::testing::Test {
     // Triton's own FastPitch configuration, unchanged, next to our FastPitch graph.
     AddModel(root, "fastpitch", "FastPitch", ReadText("proto/testdata/fastpitch_triton_config.pbtxt"));
 
-    auto server = ServerProcess::Start(
-        "server/speech_server",
-        {absl::StrCat("--model-repository=", root.string()), "--allow-metrics=false"});
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = server->release();
-    auto client = InferenceClient::Create(InferenceClient::Options{server_->grpc_target()});
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = client->release();
+    StartServer(root.string());
   }
 
   static void TearDownTestSuite() {
-    delete client_;
-    if (server_ != nullptr) {
-      EXPECT_EQ(server_->Stop(), 0) << server_->Output();
-    }
-    delete server_;
+    StopServer();
     delete root_;
   }
 
@@ -105,13 +94,9 @@ class RepositoryTest : public ::testing::Test {
   }
 
   static fs::path* root_;
-  static ServerProcess* server_;
-  static InferenceClient* client_;
 };
 
 fs::path* RepositoryTest::root_ = nullptr;
-ServerProcess* RepositoryTest::server_ = nullptr;
-InferenceClient* RepositoryTest::client_ = nullptr;
 
 TEST_F(RepositoryTest, GoodModelServesWhileOthersFail) {
   auto ready = client_->ModelReady("identity");
