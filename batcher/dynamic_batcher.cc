@@ -38,6 +38,9 @@ struct DynamicBatcher::EventQueue {
 
 struct DynamicBatcher::Worker {
   std::unique_ptr<BatchExecutor> executor;
+  // Claimed by the scheduler (for a batch) or by Enqueue's inline path; released by whoever ran
+  // the batch once its requests are answered.
+  std::atomic<bool> busy{false};
   // The batch to run next (at most one: a worker gets a batch only when idle); empty means stop.
   moodycamel::BlockingConcurrentQueue<std::vector<Waiting>> inbox;
   std::thread thread;
@@ -81,12 +84,11 @@ absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(
     auto worker = std::make_unique<Worker>();
     worker->executor = std::move(executors[i]);
     batcher->workers_.push_back(std::move(worker));
-    // Idle workers are taken from the back: worker 0 first.
-    batcher->idle_workers_.insert(batcher->idle_workers_.begin(), i);
   }
-  for (int i = 0; i < static_cast<int>(batcher->workers_.size()); ++i) {
-    Worker* worker = batcher->workers_[i].get();
-    worker->thread = std::thread([b = batcher.get(), worker, i] { b->WorkerLoop(worker, i); });
+  batcher->inline_allowed_ =
+      batcher->options_.run_inline_when_idle && !batcher->options_.preserve_ordering;
+  for (const std::unique_ptr<Worker>& worker : batcher->workers_) {
+    worker->thread = std::thread([b = batcher.get(), w = worker.get()] { b->WorkerLoop(w); });
   }
   batcher->scheduler_ = std::thread([b = batcher.get()] { b->SchedulerLoop(); });
   return batcher;
@@ -130,10 +132,58 @@ void DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest> request) {
                                          std::memory_order_relaxed));
 
   Event event;
-  event.sequence = next_sequence_.fetch_add(1, std::memory_order_relaxed);
   event.shape_key = ShapeKey(*request, options_.max_batch_size > 0);
+  // Only a request that found the queue empty (state was 0: nothing queued, not shutting down)
+  // may skip it.
+  if (inline_allowed_ && state == 0 && TryRunInline(request, event.shape_key)) return;
+  event.sequence = next_sequence_.fetch_add(1, std::memory_order_relaxed);
   event.request = std::move(request);
   Check(events_->queue.enqueue(std::move(event)), "out of memory queueing a request");
+}
+
+DynamicBatcher::Worker* DynamicBatcher::ClaimIdleWorker() {
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    bool expected = false;
+    if (!worker->busy.load(std::memory_order_relaxed) &&
+        worker->busy.compare_exchange_strong(expected, true, std::memory_order_acq_rel)) {
+      return worker.get();
+    }
+  }
+  return nullptr;
+}
+
+bool DynamicBatcher::TryRunInline(std::unique_ptr<InferenceRequest>& request,
+                                  uint64_t shape_key) {
+  // The request counts as accepted (state_ holds it) until the very end, so that Shutdown waits
+  // for it and nothing here touches the batcher after Shutdown could return.
+  const absl::Time now = request->times.arrival;
+  const bool droppable = (request->is_cancelled && request->is_cancelled()) ||
+                         now >= request->deadline ||
+                         (options_.allow_timeout_override &&
+                          request->timeout_override <= absl::ZeroDuration());
+  PendingRequest alone;
+  alone.rows = request->batch_rows;
+  alone.arrival = now;
+  alone.shape_key = shape_key;
+  if (droppable ||
+      DecideBatch(absl::MakeConstSpan(&alone, 1), now, policy_options_).kind !=
+          BatchDecision::Kind::kDispatch) {
+    return false;
+  }
+  Worker* worker = ClaimIdleWorker();
+  if (worker == nullptr) return false;
+  request->times.dispatch = now;
+  InferenceRequest* const batch[] = {request.get()};
+  const absl::Status status = Run(*worker->executor, batch);
+  if (!status.ok()) request->outputs.clear();
+  CompleteRequest(std::move(request), status);
+  worker->busy.store(false, std::memory_order_release);
+  // Requests may have queued behind this one while the worker looked busy.
+  Event wake;
+  wake.wake_up = true;
+  Check(events_->queue.enqueue(std::move(wake)), "out of memory waking the scheduler");
+  state_.fetch_sub(1, std::memory_order_acq_rel);
+  return true;
 }
 
 int64_t DynamicBatcher::QueueDepth() const {
@@ -161,15 +211,23 @@ void DynamicBatcher::SchedulerLoop() {
     const bool draining = (state_.load(std::memory_order_acquire) & kShutdownBit) != 0;
     if (now >= next_check_) Sweep(now);
     absl::Time wake = next_check_;
-    while (!idle_workers_.empty()) {
+    // A request running inline holds the drain open without queueing anything: look again soon.
+    if (draining) wake = std::min(wake, now + absl::Milliseconds(1));
+    while (!pending_.empty()) {
+      Worker* worker = ClaimIdleWorker();
+      if (worker == nullptr) break;  // a worker's wake-up event brings us back
       BatchDecision decision =
           DecideBatch(pending_, draining ? absl::InfiniteFuture() : now, policy_options_);
+      if (decision.kind == BatchDecision::Kind::kDispatch && DropUnwanted(decision.indices, now)) {
+        Dispatch(decision.indices, now, *worker);
+        continue;
+      }
+      worker->busy.store(false, std::memory_order_release);
       if (decision.kind == BatchDecision::Kind::kIdle) break;
       if (decision.kind == BatchDecision::Kind::kWait) {
         wake = std::min(wake, decision.wait_until);
         break;
       }
-      if (DropUnwanted(decision.indices, now)) Dispatch(decision.indices, now);
     }
     if (draining && (state_.load(std::memory_order_acquire) & kDepthMask) == 0) break;
 
@@ -198,10 +256,6 @@ int64_t DynamicBatcher::WaitMicros(absl::Time wake) const {
 }
 
 void DynamicBatcher::Accept(Event event) {
-  if (event.idle_worker >= 0) {
-    idle_workers_.push_back(event.idle_worker);
-    return;
-  }
   if (event.request == nullptr) return;  // a wake-up
 
   Waiting waiting;
@@ -291,12 +345,11 @@ bool DynamicBatcher::DropUnwanted(const std::vector<size_t>& indices, absl::Time
   return true;
 }
 
-void DynamicBatcher::Dispatch(const std::vector<size_t>& indices, absl::Time now) {
+void DynamicBatcher::Dispatch(const std::vector<size_t>& indices, absl::Time now,
+                              Worker& worker) {
   std::vector<Waiting> batch = Remove(indices);
   state_.fetch_sub(batch.size(), std::memory_order_acq_rel);
   for (Waiting& waiting : batch) waiting.request->times.dispatch = now;
-  Worker& worker = *workers_[idle_workers_.back()];
-  idle_workers_.pop_back();
   Check(worker.inbox.enqueue(std::move(batch)), "out of memory handing over a batch");
 }
 
@@ -322,7 +375,7 @@ std::vector<DynamicBatcher::Waiting> DynamicBatcher::Remove(const std::vector<si
   return removed;
 }
 
-void DynamicBatcher::WorkerLoop(Worker* worker, int index) {
+void DynamicBatcher::WorkerLoop(Worker* worker) {
   std::vector<InferenceRequest*> requests;
   while (true) {
     std::vector<Waiting> batch;
@@ -336,8 +389,9 @@ void DynamicBatcher::WorkerLoop(Worker* worker, int index) {
       Finish(std::move(waiting.request), waiting.sequence, status);
     }
     // Only now: a worker asks for more work once its last batch is answered.
+    worker->busy.store(false, std::memory_order_release);
     Event idle;
-    idle.idle_worker = index;
+    idle.wake_up = true;
     Check(events_->queue.enqueue(std::move(idle)), "out of memory reporting an idle worker");
   }
 }

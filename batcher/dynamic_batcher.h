@@ -69,6 +69,11 @@ class DynamicBatcher {
     // times out at once; an infinite one means "not given").
     bool allow_timeout_override = false;
     TimeoutAction timeout_action = TimeoutAction::kReject;
+    // True: when nothing is queued, an instance is idle and the policy would send a request
+    // alone at once anyway, Enqueue runs it on the calling thread instead of handing it to the
+    // scheduler and a worker (two thread hand-offs less). Enqueue then blocks for the model's
+    // run time, so this suits models that take microseconds. Ignored with preserve_ordering.
+    bool run_inline_when_idle = false;
   };
 
   // Validates `options` (messages name the field and its value, e.g. "max_batch_size must be
@@ -104,7 +109,7 @@ class DynamicBatcher {
     std::unique_ptr<InferenceRequest> request;
     uint64_t sequence = 0;  // arrival order, for preserve_ordering
     uint64_t shape_key = 0;
-    int idle_worker = -1;
+    bool wake_up = false;  // a worker became idle: look at the queue again
   };
   // A request the scheduler holds.
   struct Waiting {
@@ -131,13 +136,19 @@ class DynamicBatcher {
   bool DropUnwanted(const std::vector<size_t>& indices, absl::Time now);
   // Why the request at `index` must leave the queue uncomputed at `now`; OK if it may stay.
   absl::Status DropReason(size_t index, absl::Time now) const;
-  void Dispatch(const std::vector<size_t>& indices, absl::Time now);
+  // Hands the requests at `indices` to `worker`, which the caller claimed.
+  void Dispatch(const std::vector<size_t>& indices, absl::Time now, Worker& worker);
   // Moves the requests at `indices` (ascending) out of the queue.
   std::vector<Waiting> Remove(const std::vector<size_t>& indices);
   int64_t WaitMicros(absl::Time wake) const;
 
+  // Claims an idle worker (any thread); nullptr when all are busy.
+  Worker* ClaimIdleWorker();
+  // Enqueue's inline path; false (request untouched) when it does not apply.
+  bool TryRunInline(std::unique_ptr<InferenceRequest>& request, uint64_t shape_key);
+
   // Worker threads.
-  void WorkerLoop(Worker* worker, int index);
+  void WorkerLoop(Worker* worker);
   absl::Status Run(BatchExecutor& executor, absl::Span<InferenceRequest* const> batch) const;
 
   // Any thread: completes the request, in arrival order when preserve_ordering.
@@ -156,11 +167,13 @@ class DynamicBatcher {
   // accepted after the scheduler saw the shutdown and an empty queue.
   std::atomic<uint64_t> state_{0};
   std::atomic<uint64_t> next_sequence_{0};
+  // Options allow the inline path (constant after construction).
+  bool inline_allowed_ = false;
 
   // Owned by the scheduler thread. waiting_ and pending_ are parallel, in arrival order.
   std::vector<Waiting> waiting_;
   std::vector<PendingRequest> pending_;
-  std::vector<int> idle_workers_;
+
   // No queued request's deadline or queue timeout passes before this.
   absl::Time next_check_ = absl::InfiniteFuture();
 

@@ -265,6 +265,66 @@ TEST(DynamicBatcherTest, BatchesGrowWhileEveryExecutorIsBusy) {
   EXPECT_EQ(recorder.Get("r3").times.dispatch, clock.Now());
 }
 
+TEST(DynamicBatcherTest, InlineRunsALoneRequestOnTheCallingThreadWhenIdle) {
+  Recorder recorder;
+  Options options = Batching(8);
+  options.run_inline_when_idle = true;
+  Started started = Start(options, 1, RealClock::Get());
+  // Completed before Enqueue returns: it ran on this thread.
+  started.batcher->Enqueue(recorder.Make("alone"));
+  ASSERT_EQ(recorder.outcomes().size(), 1u);
+  EXPECT_TRUE(recorder.Get("alone").status.ok());
+  EXPECT_TRUE(recorder.Get("alone").own_rows);
+  EXPECT_EQ(started.batcher->QueueDepth(), 0);
+  // A request that a preferred size would keep waiting does not run inline.
+  Options waiting = Batching(8, {4}, absl::Seconds(60));
+  waiting.run_inline_when_idle = true;
+  FakeClock clock;
+  Started held = Start(waiting, 1, &clock);
+  held.batcher->Enqueue(recorder.Make("waits"));
+  EXPECT_EQ(recorder.outcomes().size(), 1u);
+  EXPECT_EQ(held.batcher->QueueDepth(), 1);
+  held.batcher->Shutdown();  // drains it
+  EXPECT_TRUE(recorder.Get("waits").status.ok());
+}
+
+TEST(DynamicBatcherTest, InlineAndQueuedRequestsUnderLoadAreAnsweredOnce) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 300;
+  Recorder recorder;
+  Options options = Batching(8);
+  options.run_inline_when_idle = true;
+  Started started = Start(options, 2, RealClock::Get());
+  std::vector<std::thread> clients;
+  for (int t = 0; t < kThreads; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        started.batcher->Enqueue(recorder.Make(absl::StrCat(t, "/", i), 1 + (i % 2)));
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  recorder.WaitFor(kThreads * kPerThread);
+  started.batcher->Shutdown();
+  std::map<std::string, int> answers;
+  for (const Outcome& outcome : recorder.outcomes()) {
+    ++answers[outcome.id];
+    EXPECT_TRUE(outcome.status.ok()) << outcome.id << ": " << outcome.status;
+    EXPECT_TRUE(outcome.own_rows) << outcome.id;
+    EXPECT_LE(outcome.executed_batch_rows, 8);
+  }
+  EXPECT_EQ(answers.size(), static_cast<size_t>(kThreads * kPerThread));
+  for (const auto& [id, count] : answers) EXPECT_EQ(count, 1) << id;
+  int64_t ran = 0;
+  for (FakeExecutor* executor : started.executors) {
+    for (const FakeExecutor::Batch& batch : executor->batches()) {
+      ran += batch.request_ids.size();
+      EXPECT_LE(batch.total_rows, 8);
+    }
+  }
+  EXPECT_EQ(ran, kThreads * kPerThread);
+}
+
 TEST(DynamicBatcherTest, PreferredSizeGoesAtOnceAndAPartialBatchAfterTheDelay) {
   Recorder recorder;
   FakeClock clock;

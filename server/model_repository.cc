@@ -74,6 +74,11 @@ DynamicBatcher::Options BatcherOptionsFromConfig(const inference::ModelConfig& c
   options.model_name = config.name();
   options.max_batch_size = config.max_batch_size();
   options.dynamic_batching = config.has_dynamic_batching();
+  // Our extension, as a Triton model parameter: run a lone request on the gRPC handler's thread
+  // when an instance is idle (for models that take microseconds).
+  auto inline_parameter = config.parameters().find(kInlineWhenIdleParameter);
+  options.run_inline_when_idle = inline_parameter != config.parameters().end() &&
+                                 inline_parameter->second.string_value() == "true";
   if (!config.has_dynamic_batching()) return options;
   const inference::ModelDynamicBatching& batching = config.dynamic_batching();
   options.preferred_batch_sizes.assign(batching.preferred_batch_size().begin(),

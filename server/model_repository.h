@@ -39,6 +39,10 @@ struct ModelState {
   std::string reason;   // why it is unavailable
 };
 
+// Model parameter ("true" or "false", default false) that sets
+// DynamicBatcher::Options::run_inline_when_idle.
+inline constexpr char kInlineWhenIdleParameter[] = "execute_inline_when_idle";
+
 // The batcher options a validated configuration asks for.
 DynamicBatcher::Options BatcherOptionsFromConfig(const inference::ModelConfig& config);
 

@@ -7,7 +7,7 @@ config.pbtxt text and keeps the writers free of formatting details.
 
 import dataclasses
 import time
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import torch
 
@@ -39,6 +39,9 @@ class ModelSpec:
     # A `model_warmup` block's body (Triton text format), when the server's
     # default warm-up (ones, variable dims of 128) does not suit the model.
     warmup: Optional[str] = None
+    # Triton `parameters` (string values), e.g. the server's
+    # execute_inline_when_idle.
+    parameters: Optional[Dict[str, str]] = None
 
 
 def _tensor_block(tensors: List[TensorSpec]) -> str:
@@ -79,6 +82,9 @@ def render_config(spec: ModelSpec) -> str:
             body.append(
                 f"  max_queue_delay_microseconds: {spec.max_queue_delay_us}")
         lines.append("dynamic_batching {\n" + "\n".join(body) + "\n}")
+    for key, value in sorted((spec.parameters or {}).items()):
+        lines.append(f'parameters {{\n  key: "{key}"\n'
+                     f'  value {{ string_value: "{value}" }}\n}}')
     if spec.warmup:
         lines.append("model_warmup [\n  {\n" + spec.warmup + "\n  }\n]")
     return "\n".join(lines) + "\n"
