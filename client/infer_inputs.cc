@@ -161,4 +161,20 @@ absl::StatusOr<std::pair<int64_t, int64_t>> ParseIntRange(absl::string_view text
   return std::make_pair(low, high);
 }
 
+absl::Status AddShapeFlags(absl::Span<const std::string> values,
+                           std::map<std::string, std::vector<int64_t>>* shapes) {
+  for (const std::string& value : values) {
+    absl::StatusOr<std::pair<std::string, std::string>> named = SplitNamedValue(value);
+    if (!named.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--shape: ", named.status().message()));
+    }
+    absl::StatusOr<std::vector<int64_t>> dims = ParseDims(named->second);
+    if (!dims.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--shape: ", dims.status().message()));
+    }
+    (*shapes)[named->first] = *std::move(dims);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace speech

@@ -64,6 +64,11 @@ absl::StatusOr<std::vector<HostTensor>> BuildInputs(
 absl::StatusOr<std::pair<std::string, std::string>> SplitNamedValue(absl::string_view text);
 // "1,80,-1" -> {1, 80, -1}.
 absl::StatusOr<std::vector<int64_t>> ParseDims(absl::string_view text);
+
+// Adds each "--shape" flag value "NAME:D0,D1,..." to `shapes`; INVALID_ARGUMENT naming --shape
+// for a malformed one.
+absl::Status AddShapeFlags(absl::Span<const std::string> values,
+                           std::map<std::string, std::vector<int64_t>>* shapes);
 // "LO,HI" -> {LO, HI}, requiring LO < HI.
 absl::StatusOr<std::pair<int64_t, int64_t>> ParseIntRange(absl::string_view text);
 

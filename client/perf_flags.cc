@@ -197,14 +197,8 @@ absl::StatusOr<PerfFlags> ParsePerfFlags(absl::Span<const std::string> raw_args)
   } else {
     flags.inputs.input_data_dir = data;
   }
-  for (const std::string& value : args.GetAll("shape")) {
-    absl::StatusOr<std::pair<std::string, std::string>> named = SplitNamedValue(value);
-    if (!named.ok())
-      return absl::InvalidArgumentError(absl::StrCat("--shape: ", named.status().message()));
-    absl::StatusOr<std::vector<int64_t>> dims = ParseDims(named->second);
-    if (!dims.ok())
-      return absl::InvalidArgumentError(absl::StrCat("--shape: ", dims.status().message()));
-    flags.inputs.shapes[named->first] = *std::move(dims);
+  if (absl::Status shapes = AddShapeFlags(args.GetAll("shape"), &flags.inputs.shapes); !shapes.ok()) {
+    return shapes;
   }
   absl::StatusOr<int64_t> length = args.GetInt("length", flags.inputs.length);
   if (!length.ok()) return length.status();

@@ -144,14 +144,8 @@ absl::Status ParseInferFlags(const CommandLine& args, InputSpec* spec, int64_t* 
       return absl::InvalidArgumentError(absl::StrCat("--input: ", input.status().message()));
     spec->files[input->first] = input->second;
   }
-  for (const std::string& value : args.GetAll("shape")) {
-    absl::StatusOr<std::pair<std::string, std::string>> named = SplitNamedValue(value);
-    if (!named.ok())
-      return absl::InvalidArgumentError(absl::StrCat("--shape: ", named.status().message()));
-    absl::StatusOr<std::vector<int64_t>> dims = ParseDims(named->second);
-    if (!dims.ok())
-      return absl::InvalidArgumentError(absl::StrCat("--shape: ", dims.status().message()));
-    spec->shapes[named->first] = *std::move(dims);
+  if (absl::Status shapes = AddShapeFlags(args.GetAll("shape"), &spec->shapes); !shapes.ok()) {
+    return shapes;
   }
   if (spec->batch_size <= 0) return absl::InvalidArgumentError("--batch must be positive");
   if (spec->length <= 0) return absl::InvalidArgumentError("--length must be positive");
