@@ -157,10 +157,8 @@ bool DynamicBatcher::TryRunInline(std::unique_ptr<InferenceRequest>& request,
   // The request counts as accepted (state_ holds it) until the very end, so that Shutdown waits
   // for it and nothing here touches the batcher after Shutdown could return.
   const absl::Time now = request->times.arrival;
-  const bool droppable = (request->is_cancelled && request->is_cancelled()) ||
-                         now >= request->deadline ||
-                         (options_.allow_timeout_override &&
-                          request->timeout_override <= absl::ZeroDuration());
+  // One that must be dropped takes the queue's path, which drops it with its reason.
+  const bool droppable = !DropReason(*request, TimeoutAt(*request), now).ok();
   PendingRequest alone;
   alone.rows = request->batch_rows;
   alone.arrival = now;
@@ -261,14 +259,7 @@ void DynamicBatcher::Accept(Event event) {
   Waiting waiting;
   waiting.sequence = event.sequence;
   const InferenceRequest& request = *event.request;
-  const bool overridden = options_.allow_timeout_override &&
-                          request.timeout_override != absl::InfiniteDuration() &&
-                          request.timeout_override != -absl::InfiniteDuration();
-  if (overridden) {
-    waiting.timeout_at = request.times.arrival + request.timeout_override;
-  } else if (options_.default_timeout > absl::ZeroDuration()) {
-    waiting.timeout_at = request.times.arrival + options_.default_timeout;
-  }
+  waiting.timeout_at = TimeoutAt(request);
   next_check_ = std::min({next_check_, waiting.timeout_at, request.deadline});
 
   PendingRequest pending;
@@ -288,8 +279,23 @@ void DynamicBatcher::Accept(Event event) {
   waiting_.insert(position, std::move(waiting));
 }
 
+absl::Time DynamicBatcher::TimeoutAt(const InferenceRequest& request) const {
+  const bool overridden = options_.allow_timeout_override &&
+                          request.timeout_override != absl::InfiniteDuration() &&
+                          request.timeout_override != -absl::InfiniteDuration();
+  if (overridden) return request.times.arrival + request.timeout_override;
+  if (options_.default_timeout > absl::ZeroDuration()) {
+    return request.times.arrival + options_.default_timeout;
+  }
+  return absl::InfiniteFuture();
+}
+
 absl::Status DynamicBatcher::DropReason(size_t index, absl::Time now) const {
-  const InferenceRequest& request = *waiting_[index].request;
+  return DropReason(*waiting_[index].request, waiting_[index].timeout_at, now);
+}
+
+absl::Status DynamicBatcher::DropReason(const InferenceRequest& request, absl::Time timeout_at,
+                                        absl::Time now) const {
   if (request.is_cancelled && request.is_cancelled()) {
     return absl::CancelledError(absl::StrCat("request cancelled after waiting ",
                                              Waited(request.times.arrival, now),
@@ -300,11 +306,11 @@ absl::Status DynamicBatcher::DropReason(size_t index, absl::Time now) const {
         absl::StrCat("deadline passed after waiting ", Waited(request.times.arrival, now),
                      " in the queue of model '", options_.model_name, "'"));
   }
-  if (now >= waiting_[index].timeout_at && options_.timeout_action == TimeoutAction::kReject) {
+  if (now >= timeout_at && options_.timeout_action == TimeoutAction::kReject) {
     return absl::DeadlineExceededError(absl::StrCat(
         "request timed out after waiting ", Waited(request.times.arrival, now),
         " in the queue of model '", options_.model_name, "' (queue timeout ",
-        absl::FormatDuration(waiting_[index].timeout_at - request.times.arrival), ")"));
+        absl::FormatDuration(timeout_at - request.times.arrival), ")"));
   }
   return absl::OkStatus();
 }

@@ -136,6 +136,10 @@ class DynamicBatcher {
   bool DropUnwanted(const std::vector<size_t>& indices, absl::Time now);
   // Why the request at `index` must leave the queue uncomputed at `now`; OK if it may stay.
   absl::Status DropReason(size_t index, absl::Time now) const;
+  absl::Status DropReason(const InferenceRequest& request, absl::Time timeout_at,
+                          absl::Time now) const;
+  // When `request`'s queue timeout fires (infinite future: never).
+  absl::Time TimeoutAt(const InferenceRequest& request) const;
   // Hands the requests at `indices` to `worker`, which the caller claimed.
   void Dispatch(const std::vector<size_t>& indices, absl::Time now, Worker& worker);
   // Moves the requests at `indices` (ascending) out of the queue.
