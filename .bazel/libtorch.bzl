@@ -20,9 +20,12 @@ def _libtorch_impl(ctx):
     libs = ["torch", "torch_cpu", "c10"]
     if cuda:
         libs += ["torch_cuda", "c10_cuda"]
-    linkopts = ["-L" + lib, "-Wl,-rpath," + lib, "-Wl,--no-as-needed"]
+    # --no-as-needed for LibTorch only (libtorch_cuda must load even though nothing names its
+    # symbols); push/pop restores whatever the linker did before, so that libraries linked after
+    # these keep --as-needed semantics as they had them.
+    linkopts = ["-L" + lib, "-Wl,-rpath," + lib, "-Wl,--push-state,--no-as-needed"]
     linkopts += ["-l" + name for name in libs]
-    linkopts += ["-Wl,--as-needed"]
+    linkopts += ["-Wl,--pop-state"]
     ctx.file("BUILD.bazel", """
 package(default_visibility = ["//visibility:public"])
 

@@ -1,5 +1,6 @@
 #include "batcher/batch_policy.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/hash/hash.h"
@@ -58,8 +59,93 @@ bool IsPreferred(int64_t rows, const BatchPolicyOptions& options) {
 
 }  // namespace
 
+namespace {
+
+// Cost-aware batch formation: at most this many companions are weighed, the oldest first.
+constexpr size_t kMaxCandidates = 64;
+
+double Seconds(const BatchCostModel& cost, int64_t rows, int64_t length) {
+  return absl::ToDoubleSeconds(cost.Estimate(rows, std::max<int64_t>(length, 1)));
+}
+
+// What a request of `rows` rows of `length` costs at best on its own terms: its share of a batch
+// of requests like it, alone or full, whichever is cheaper per row.
+double BestShare(int64_t rows, int64_t length, const BatchPolicyOptions& options,
+                 const BatchCostModel& cost) {
+  const double alone = Seconds(cost, 1, length);
+  const double full = Seconds(cost, options.max_batch_size, length) / options.max_batch_size;
+  return static_cast<double>(rows) * std::min(alone, full);
+}
+
+struct Chosen {
+  std::vector<size_t> indices;  // ascending
+  int64_t rows = 0;
+  int64_t length = 0;  // the batch's padded length
+};
+
+// The start and the companions among `others` (indices into `pending`) that are cheaper to run
+// with it than on their own terms: candidates are weighed closest in length first, and one joins
+// when what it adds to the batch's cost (its rows, and padding everyone to a longer length) is
+// less than its best share elsewhere. So requests of similar length travel together, and none
+// joins where batching costs more per row than it saves.
+Chosen BestBatch(absl::Span<const PendingRequest> pending, size_t start, std::vector<size_t> others,
+                 const BatchPolicyOptions& options, const BatchCostModel& cost) {
+  const PendingRequest& first = pending[start];
+  auto distance = [&](size_t i) { return std::abs(pending[i].length - first.length); };
+  std::stable_sort(others.begin(), others.end(),
+                   [&](size_t a, size_t b) { return distance(a) < distance(b); });
+  Chosen batch{{start}, first.rows, first.length};
+  double seconds = Seconds(cost, batch.rows, batch.length);
+  for (size_t i : others) {
+    const PendingRequest& candidate = pending[i];
+    if (batch.rows + candidate.rows > options.max_batch_size) continue;
+    const int64_t length = std::max(batch.length, candidate.length);
+    const double with = Seconds(cost, batch.rows + candidate.rows, length);
+    if (with - seconds >= BestShare(candidate.rows, candidate.length, options, cost)) continue;
+    batch.indices.push_back(i);
+    batch.rows += candidate.rows;
+    batch.length = length;
+    seconds = with;
+    if (batch.rows == options.max_batch_size) break;
+  }
+  std::sort(batch.indices.begin(), batch.indices.end());
+  return batch;
+}
+
+// True when a batch of more rows at `length` would give more throughput than `rows` rows do.
+bool LargerBatchPays(int64_t rows, int64_t length, const BatchPolicyOptions& options,
+                     const BatchCostModel& cost) {
+  if (rows >= options.max_batch_size) return false;
+  const double per_row_now = Seconds(cost, rows, length) / rows;
+  const double per_row_full =
+      Seconds(cost, options.max_batch_size, length) / options.max_batch_size;
+  return per_row_full < 0.98 * per_row_now;
+}
+
+BatchDecision DecideByCost(absl::Span<const PendingRequest> pending, size_t start,
+                           absl::Time now, const BatchPolicyOptions& options,
+                           const BatchCostModel& cost) {
+  const PendingRequest& first = pending[start];
+  std::vector<size_t> others;
+  for (size_t i = start + 1; i < pending.size() && others.size() < kMaxCandidates; ++i) {
+    const PendingRequest& candidate = pending[i];
+    if (candidate.delayed == first.delayed && candidate.shape_key == first.shape_key) {
+      others.push_back(i);
+    }
+  }
+  const Chosen best = BestBatch(pending, start, std::move(others), options, cost);
+  if (best.rows >= options.max_batch_size || IsPreferred(best.rows, options) ||
+      now - first.arrival >= options.max_queue_delay ||
+      !LargerBatchPays(best.rows, best.length, options, cost)) {
+    return BatchDecision::Dispatch(best.indices);
+  }
+  return BatchDecision::Wait(first.arrival + options.max_queue_delay);
+}
+
+}  // namespace
+
 BatchDecision DecideBatch(absl::Span<const PendingRequest> pending, absl::Time now,
-                          const BatchPolicyOptions& options) {
+                          const BatchPolicyOptions& options, const BatchCostModel* cost_model) {
   if (pending.empty()) return BatchDecision::Idle();
 
   // Delayed requests go only when nothing else waits.
@@ -71,6 +157,7 @@ BatchDecision DecideBatch(absl::Span<const PendingRequest> pending, absl::Time n
   if (!options.dynamic_batching || options.max_batch_size == 0) {
     return BatchDecision::Dispatch({start});
   }
+  if (cost_model != nullptr) return DecideByCost(pending, start, now, options, *cost_model);
 
   std::vector<size_t> batch = {start};
   int64_t rows = first.rows;
@@ -100,14 +187,26 @@ BatchDecision DecideBatch(absl::Span<const PendingRequest> pending, absl::Time n
   return BatchDecision::Wait(first.arrival + options.max_queue_delay);
 }
 
-uint64_t ShapeKey(const InferenceRequest& request, bool has_batch_dim) {
+RequestShape ShapeOf(const InferenceRequest& request, bool has_batch_dim,
+                     const std::vector<std::vector<int>>& padded_dims) {
+  RequestShape shape;
   size_t key = absl::HashOf(request.inputs.size());
-  for (const InputTensor& input : request.inputs) {
-    absl::Span<const int64_t> dims = input.shape;
-    if (has_batch_dim && !dims.empty()) dims.remove_prefix(1);
-    key = absl::HashOf(key, dims);
+  for (size_t i = 0; i < request.inputs.size(); ++i) {
+    std::vector<int64_t> dims = request.inputs[i].shape;
+    if (i < padded_dims.size() && !padded_dims[i].empty()) {
+      int64_t length = 1;
+      for (int d : padded_dims[i]) {
+        length *= dims[d];
+        dims[d] = -1;  // any size shares the batch
+      }
+      shape.length = std::max(shape.length, length);
+    }
+    absl::Span<const int64_t> kept = dims;
+    if (has_batch_dim && !kept.empty()) kept.remove_prefix(1);
+    key = absl::HashOf(key, kept);
   }
-  return key;
+  shape.key = key;
+  return shape;
 }
 
 }  // namespace speech

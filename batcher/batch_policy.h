@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "batcher/batch_cost_model.h"
 #include "batcher/request.h"
 
 namespace speech {
@@ -27,6 +28,9 @@ struct PendingRequest {
   // True once the request outlived its queue timeout under timeout action DELAY: it is dispatched
   // only when no other request is pending.
   bool delayed = false;
+  // Elements per row along the padded inputs' variable dimensions (the largest padded input);
+  // 0 when the model pads nothing. See ShapeOf().
+  int64_t length = 0;
 };
 
 struct BatchPolicyOptions {
@@ -70,25 +74,48 @@ struct BatchDecision {
 //
 // - Nothing pending: Idle.
 // - The batch starts with the oldest request that is not delayed, or with the oldest delayed one
-//   when every pending request is delayed; it only ever holds requests of its start's kind.
+//   when every pending request is delayed; it only ever holds requests of its start's kind and
+//   shape_key.
 // - Without dynamic batching, or when max_batch_size is 0, the start is dispatched alone at once.
-// - Otherwise later requests with the start's shape_key join it in arrival order while their rows
-//   fit max_batch_size; gathering stops at the first one that does not fit.
-// - If a prefix of the gathered requests has exactly a preferred size of rows, the largest such
-//   prefix is dispatched at once.
+// - Without a cost model (Triton's rules): later requests join the start in arrival order while
+//   their rows fit max_batch_size; gathering stops at the first one that does not fit. If a prefix
+//   of them has exactly a preferred size of rows, the largest such prefix is dispatched at once.
+// - With a cost model (variable-length batching): companions of the start are weighed among the
+//   (oldest 64) compatible requests, closest in length first; one joins when what it adds to the
+//   batch's estimated cost (its rows, and padding the batch to a longer length) is less than its
+//   best share of a batch of its own kind (alone or full, whichever is cheaper per row). So
+//   requests of similar length travel together, and where a larger batch costs more per row
+//   nothing joins. The oldest request always goes, so none waits for ever behind others. A batch
+//   whose rows are a preferred size goes at once.
 // - If the batch is full (rows == max_batch_size, or a compatible request did not fit), it is
 //   dispatched at once.
-// - If the start has waited max_queue_delay or longer, what was gathered is dispatched;
-//   otherwise: Wait until start.arrival + max_queue_delay.
+// - If the start has waited max_queue_delay or longer, what was gathered is dispatched.
+// - With a cost model, when a full batch of that length would not cost less per row (a larger
+//   batch costs more per row on this hardware), what was gathered is dispatched at once.
+// - Otherwise: Wait until start.arrival + max_queue_delay.
 //
 // Pure and thread-compatible. REQUIRES: ValidateBatchPolicyOptions(options) is OK; when
 // max_batch_size > 0, every request's rows are in [1, max_batch_size].
 BatchDecision DecideBatch(absl::Span<const PendingRequest> pending, absl::Time now,
-                          const BatchPolicyOptions& options);
+                          const BatchPolicyOptions& options,
+                          const BatchCostModel* cost_model = nullptr);
 
-// A key equal for two requests exactly when (up to 64-bit hash collisions) their inputs have the
-// same shapes, leaving out the batch dimension (the first one) when `has_batch_dim`.
-uint64_t ShapeKey(const InferenceRequest& request, bool has_batch_dim);
+// What the batcher needs to know of a request's shapes.
+struct RequestShape {
+  // Equal for two requests exactly when (up to 64-bit hash collisions) their inputs have the same
+  // shapes, leaving out the batch dimension (the first one) when the model batches and the
+  // variable dimensions' sizes of padded inputs.
+  uint64_t key = 0;
+  // PendingRequest::length.
+  int64_t length = 0;
+};
+
+// The shape key and length of `request`. `padded_dims[i]` lists the positions in input i's shape
+// (batch dimension counted) whose sizes may differ within a batch: the variable dimensions of a
+// padded input; it is empty for other inputs, and so are inputs beyond the vector. The length is
+// the largest product, over padded inputs, of those dimensions' sizes.
+RequestShape ShapeOf(const InferenceRequest& request, bool has_batch_dim,
+                     const std::vector<std::vector<int>>& padded_dims);
 
 }  // namespace speech
 

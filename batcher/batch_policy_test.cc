@@ -242,14 +242,32 @@ InferenceRequest WithShapes(std::vector<std::vector<int64_t>> shapes) {
   return request;
 }
 
-TEST(ShapeKeyTest, IgnoresOnlyTheBatchDimension) {
-  const uint64_t key = ShapeKey(WithShapes({{2, 80, 100}, {2}}), /*has_batch_dim=*/true);
-  EXPECT_EQ(ShapeKey(WithShapes({{3, 80, 100}, {3}}), true), key);
-  EXPECT_NE(ShapeKey(WithShapes({{2, 80, 101}, {2}}), true), key);
-  EXPECT_NE(ShapeKey(WithShapes({{2, 80, 100}}), true), key);
-  EXPECT_NE(ShapeKey(WithShapes({{2, 80, 100}, {2, 1}}), true), key);
-  EXPECT_NE(ShapeKey(WithShapes({{2, 80}, {2}}), false),
-            ShapeKey(WithShapes({{3, 80}, {3}}), false));
+uint64_t Key(std::vector<std::vector<int64_t>> shapes, bool has_batch_dim = true,
+             const std::vector<std::vector<int>>& padded_dims = {}) {
+  return ShapeOf(WithShapes(std::move(shapes)), has_batch_dim, padded_dims).key;
+}
+
+TEST(ShapeOfTest, WithoutPaddingIgnoresOnlyTheBatchDimension) {
+  const uint64_t key = Key({{2, 80, 100}, {2}});
+  EXPECT_EQ(Key({{3, 80, 100}, {3}}), key);
+  EXPECT_NE(Key({{2, 80, 101}, {2}}), key);
+  EXPECT_NE(Key({{2, 80, 100}}), key);
+  EXPECT_NE(Key({{2, 80, 100}, {2, 1}}), key);
+  EXPECT_NE(Key({{2, 80}, {2}}, false), Key({{3, 80}, {3}}, false));
+  EXPECT_EQ(ShapeOf(WithShapes({{2, 80, 100}}), true, {}).length, 0);
+}
+
+TEST(ShapeOfTest, PaddedDimensionsMayDifferAndGiveTheLength) {
+  // Input 0 is padded along dimension 2 ([batch, 80, -1]); input 1 is not.
+  const std::vector<std::vector<int>> padded = {{2}};
+  const uint64_t key = Key({{1, 80, 100}, {1, 4}}, true, padded);
+  EXPECT_EQ(Key({{2, 80, 37}, {2, 4}}, true, padded), key);
+  EXPECT_NE(Key({{1, 81, 100}, {1, 4}}, true, padded), key);  // a fixed dimension differs
+  EXPECT_NE(Key({{1, 80, 100}, {1, 5}}, true, padded), key);  // an unpadded input differs
+  EXPECT_EQ(ShapeOf(WithShapes({{1, 80, 37}, {1, 4}}), true, padded).length, 37);
+  // Two padded inputs: the length is the larger product of their variable dimensions.
+  EXPECT_EQ(ShapeOf(WithShapes({{1, 3, 5}, {1, 20}}), true, {{1, 2}, {1}}).length, 20);
+  EXPECT_EQ(ShapeOf(WithShapes({{1, 3, 9}, {1, 20}}), true, {{1, 2}, {1}}).length, 27);
 }
 
 }  // namespace

@@ -3,13 +3,12 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "concurrentqueue/blockingconcurrentqueue.h"
+#include "proto/check.h"
 
 namespace speech {
 namespace {
@@ -20,13 +19,6 @@ constexpr uint64_t kDepthMask = kShutdownBit - 1;
 constexpr size_t kEventBatch = 64;
 // Batches of events the scheduler takes before it decides again.
 constexpr int kMaxEventRounds = 16;
-
-// A broken invariant: there is no way to go on.
-void Check(bool condition, const char* what) {
-  if (condition) return;
-  std::fprintf(stderr, "DynamicBatcher: check failed: %s\n", what);
-  std::abort();
-}
 
 std::string Waited(absl::Time since, absl::Time now) { return absl::FormatDuration(now - since); }
 
@@ -77,9 +69,16 @@ absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(
     }
   }
   if (clock == nullptr) return absl::InvalidArgumentError(prefix + "clock is null");
+  std::optional<BatchCostModel> cost_model;
+  if (!options.cost_samples.empty()) {
+    absl::StatusOr<BatchCostModel> model = BatchCostModel::Create(options.cost_samples);
+    if (!model.ok()) return absl::InvalidArgumentError(prefix + std::string(model.status().message()));
+    cost_model = *std::move(model);
+  }
 
   std::unique_ptr<DynamicBatcher> batcher(
       new DynamicBatcher(std::move(options), std::move(policy), clock));
+  batcher->cost_model_ = std::move(cost_model);
   for (int i = 0; i < static_cast<int>(executors.size()); ++i) {
     auto worker = std::make_unique<Worker>();
     worker->executor = std::move(executors[i]);
@@ -98,7 +97,13 @@ DynamicBatcher::DynamicBatcher(Options options, BatchPolicyOptions policy_option
     : options_(std::move(options)),
       policy_options_(std::move(policy_options)),
       clock_(clock),
-      events_(std::make_unique<EventQueue>()) {}
+      events_(std::make_unique<EventQueue>()),
+      // A clock that jumps (a fake one) ends the scheduler's timed wait with a wake-up event.
+      sleeper_(clock->NewSleeper([events = events_.get()] {
+        Event wake;
+        wake.wake_up = true;
+        SPEECH_CHECK(events->queue.enqueue(std::move(wake)), "out of memory waking the scheduler");
+      })) {}
 
 DynamicBatcher::~DynamicBatcher() { Shutdown(); }
 
@@ -132,13 +137,13 @@ void DynamicBatcher::Enqueue(std::unique_ptr<InferenceRequest> request) {
                                          std::memory_order_relaxed));
 
   Event event;
-  event.shape_key = ShapeKey(*request, options_.max_batch_size > 0);
+  event.shape = ShapeOf(*request, options_.max_batch_size > 0, options_.padded_dims);
   // Only a request that found the queue empty (state was 0: nothing queued, not shutting down)
   // may skip it.
-  if (inline_allowed_ && state == 0 && TryRunInline(request, event.shape_key)) return;
+  if (inline_allowed_ && state == 0 && TryRunInline(request, event.shape)) return;
   event.sequence = next_sequence_.fetch_add(1, std::memory_order_relaxed);
   event.request = std::move(request);
-  Check(events_->queue.enqueue(std::move(event)), "out of memory queueing a request");
+  SPEECH_CHECK(events_->queue.enqueue(std::move(event)), "out of memory queueing a request");
 }
 
 DynamicBatcher::Worker* DynamicBatcher::ClaimIdleWorker() {
@@ -153,7 +158,7 @@ DynamicBatcher::Worker* DynamicBatcher::ClaimIdleWorker() {
 }
 
 bool DynamicBatcher::TryRunInline(std::unique_ptr<InferenceRequest>& request,
-                                  uint64_t shape_key) {
+                                  const RequestShape& shape) {
   // The request counts as accepted (state_ holds it) until the very end, so that Shutdown waits
   // for it and nothing here touches the batcher after Shutdown could return.
   const absl::Time now = request->times.arrival;
@@ -162,8 +167,10 @@ bool DynamicBatcher::TryRunInline(std::unique_ptr<InferenceRequest>& request,
   PendingRequest alone;
   alone.rows = request->batch_rows;
   alone.arrival = now;
-  alone.shape_key = shape_key;
-  if (droppable ||
+  alone.shape_key = shape.key;
+  alone.length = shape.length;
+  // The cost model belongs to the scheduler thread: a model that has one never runs inline.
+  if (droppable || cost_model_.has_value() ||
       DecideBatch(absl::MakeConstSpan(&alone, 1), now, policy_options_).kind !=
           BatchDecision::Kind::kDispatch) {
     return false;
@@ -177,9 +184,8 @@ bool DynamicBatcher::TryRunInline(std::unique_ptr<InferenceRequest>& request,
   CompleteRequest(std::move(request), status);
   worker->busy.store(false, std::memory_order_release);
   // Requests may have queued behind this one while the worker looked busy.
-  Event wake;
-  wake.wake_up = true;
-  Check(events_->queue.enqueue(std::move(wake)), "out of memory waking the scheduler");
+  SPEECH_CHECK(events_->queue.enqueue(IdleEvent({}, 0, status)),
+               "out of memory waking the scheduler");
   state_.fetch_sub(1, std::memory_order_acq_rel);
   return true;
 }
@@ -192,7 +198,7 @@ void DynamicBatcher::Shutdown() {
   absl::MutexLock lock(&shutdown_mu_);
   if (shut_down_) return;
   state_.fetch_or(kShutdownBit, std::memory_order_acq_rel);
-  Check(events_->queue.enqueue(Event()), "out of memory waking the scheduler");
+  SPEECH_CHECK(events_->queue.enqueue(Event()), "out of memory waking the scheduler");
   scheduler_.join();
   for (const std::unique_ptr<Worker>& worker : workers_) worker->thread.join();
   shut_down_ = true;
@@ -209,13 +215,12 @@ void DynamicBatcher::SchedulerLoop() {
     const bool draining = (state_.load(std::memory_order_acquire) & kShutdownBit) != 0;
     if (now >= next_check_) Sweep(now);
     absl::Time wake = next_check_;
-    // A request running inline holds the drain open without queueing anything: look again soon.
-    if (draining) wake = std::min(wake, now + absl::Milliseconds(1));
     while (!pending_.empty()) {
       Worker* worker = ClaimIdleWorker();
       if (worker == nullptr) break;  // a worker's wake-up event brings us back
       BatchDecision decision =
-          DecideBatch(pending_, draining ? absl::InfiniteFuture() : now, policy_options_);
+          DecideBatch(pending_, draining ? absl::InfiniteFuture() : now, policy_options_,
+                      cost_model_.has_value() ? &*cost_model_ : nullptr);
       if (decision.kind == BatchDecision::Kind::kDispatch && DropUnwanted(decision.indices, now)) {
         Dispatch(decision.indices, now, *worker);
         continue;
@@ -229,8 +234,13 @@ void DynamicBatcher::SchedulerLoop() {
     }
     if (draining && (state_.load(std::memory_order_acquire) & kDepthMask) == 0) break;
 
-    size_t count =
-        events_->queue.wait_dequeue_bulk_timed(events.begin(), events.size(), WaitMicros(wake));
+    absl::Duration timeout = sleeper_->BeginWait(wake);
+    // A request running inline holds the drain open without queueing anything: look again soon,
+    // in real time whatever the clock.
+    if (draining) timeout = std::min(timeout, absl::Milliseconds(1));
+    size_t count = events_->queue.wait_dequeue_bulk_timed(events.begin(), events.size(),
+                                                          WaitMicros(timeout));
+    sleeper_->EndWait();
     // Take what else is there before deciding: the queue is not FIFO across producers, so the
     // event that woke us may have overtaken a request enqueued before it. Bounded, so that a
     // flood of requests cannot keep the idle instances waiting.
@@ -241,20 +251,23 @@ void DynamicBatcher::SchedulerLoop() {
     for (size_t i = 0; i < count; ++i) Accept(std::move(events[i]));
   }
   for (const std::unique_ptr<Worker>& worker : workers_) {
-    Check(worker->inbox.enqueue({}), "out of memory stopping a worker");
+    SPEECH_CHECK(worker->inbox.enqueue({}), "out of memory stopping a worker");
   }
 }
 
-int64_t DynamicBatcher::WaitMicros(absl::Time wake) const {
-  if (wake == absl::InfiniteFuture()) return -1;  // until an event comes
-  // The wait is in real time; the next round reads the clock again, so a fake clock works too.
-  const absl::Duration remaining = wake - clock_->Now();
-  if (remaining <= absl::ZeroDuration()) return 0;
-  return absl::ToInt64Microseconds(absl::Ceil(remaining, absl::Microseconds(1)));
+int64_t DynamicBatcher::WaitMicros(absl::Duration timeout) {
+  if (timeout == absl::InfiniteDuration()) return -1;  // until an event comes
+  if (timeout <= absl::ZeroDuration()) return 0;
+  return absl::ToInt64Microseconds(absl::Ceil(timeout, absl::Microseconds(1)));
 }
 
 void DynamicBatcher::Accept(Event event) {
-  if (event.request == nullptr) return;  // a wake-up
+  if (event.request == nullptr) {  // a wake-up, maybe with what an execution cost
+    if (cost_model_.has_value() && event.executed.cost > absl::ZeroDuration()) {
+      cost_model_->Observe(event.executed.rows, event.executed.length, event.executed.cost);
+    }
+    return;
+  }
 
   Waiting waiting;
   waiting.sequence = event.sequence;
@@ -265,7 +278,9 @@ void DynamicBatcher::Accept(Event event) {
   PendingRequest pending;
   pending.rows = request.batch_rows;
   pending.arrival = request.times.arrival;
-  pending.shape_key = event.shape_key;
+  pending.shape_key = event.shape.key;
+  pending.length = event.shape.length;
+  waiting.length = event.shape.length;
   waiting.request = std::move(event.request);
 
   // Producers' events may come out of the lock-free queue slightly out of order.
@@ -356,7 +371,7 @@ void DynamicBatcher::Dispatch(const std::vector<size_t>& indices, absl::Time now
   std::vector<Waiting> batch = Remove(indices);
   state_.fetch_sub(batch.size(), std::memory_order_acq_rel);
   for (Waiting& waiting : batch) waiting.request->times.dispatch = now;
-  Check(worker.inbox.enqueue(std::move(batch)), "out of memory handing over a batch");
+  SPEECH_CHECK(worker.inbox.enqueue(std::move(batch)), "out of memory handing over a batch");
 }
 
 std::vector<DynamicBatcher::Waiting> DynamicBatcher::Remove(const std::vector<size_t>& indices) {
@@ -388,18 +403,36 @@ void DynamicBatcher::WorkerLoop(Worker* worker) {
     worker->inbox.wait_dequeue(batch);
     if (batch.empty()) return;
     requests.clear();
-    for (const Waiting& waiting : batch) requests.push_back(waiting.request.get());
+    int64_t length = 0;
+    for (const Waiting& waiting : batch) {
+      requests.push_back(waiting.request.get());
+      length = std::max(length, waiting.length);
+    }
     const absl::Status status = Run(*worker->executor, requests);
+    Event idle = IdleEvent(requests, length, status);
     for (Waiting& waiting : batch) {
       if (!status.ok()) waiting.request->outputs.clear();
       Finish(std::move(waiting.request), waiting.sequence, status);
     }
     // Only now: a worker asks for more work once its last batch is answered.
     worker->busy.store(false, std::memory_order_release);
-    Event idle;
-    idle.wake_up = true;
-    Check(events_->queue.enqueue(std::move(idle)), "out of memory reporting an idle worker");
+    SPEECH_CHECK(events_->queue.enqueue(std::move(idle)), "out of memory reporting an idle worker");
   }
+}
+
+DynamicBatcher::Event DynamicBatcher::IdleEvent(absl::Span<InferenceRequest* const> batch,
+                                                int64_t length, const absl::Status& status) {
+  Event idle;
+  idle.wake_up = true;
+  if (!status.ok() || batch.empty()) return idle;
+  for (const InferenceRequest* request : batch) idle.executed.rows += request->batch_rows;
+  idle.executed.length = length;
+  const PhaseTimes& times = batch.front()->times;
+  if (times.compute_input_start != absl::InfinitePast() &&
+      times.compute_output_end != absl::InfinitePast()) {
+    idle.executed.cost = times.compute_output_end - times.compute_input_start;
+  }
+  return idle;
 }
 
 absl::Status DynamicBatcher::Run(BatchExecutor& executor,

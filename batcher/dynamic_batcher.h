@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "batcher/batch_cost_model.h"
 #include "batcher/batch_policy.h"
 #include "batcher/clock.h"
 #include "batcher/executor.h"
@@ -72,8 +74,17 @@ class DynamicBatcher {
     // True: when nothing is queued, an instance is idle and the policy would send a request
     // alone at once anyway, Enqueue runs it on the calling thread instead of handing it to the
     // scheduler and a worker (two thread hand-offs less). Enqueue then blocks for the model's
-    // run time, so this suits models that take microseconds. Ignored with preserve_ordering.
+    // run time, so this suits models that take microseconds. Ignored with preserve_ordering,
+    // and with cost samples (the cost model belongs to the scheduler).
     bool run_inline_when_idle = false;
+    // Variable-length batching. padded_dims[i] lists the positions in input i's shape (batch
+    // dimension counted) whose sizes may differ within a batch (see ShapeOf in batch_policy.h);
+    // empty: requests batch only with requests of the same shapes.
+    std::vector<std::vector<int>> padded_dims;
+    // What batches cost on this model and hardware, measured at warm-up (a full grid, see
+    // BatchCostModel). Given, batches are formed for throughput and the estimates are refined
+    // from every execution; empty: Triton's rules.
+    std::vector<CostSample> cost_samples;
   };
 
   // Validates `options` (messages name the field and its value, e.g. "max_batch_size must be
@@ -108,13 +119,16 @@ class DynamicBatcher {
   struct Event {
     std::unique_ptr<InferenceRequest> request;
     uint64_t sequence = 0;  // arrival order, for preserve_ordering
-    uint64_t shape_key = 0;
+    RequestShape shape;
     bool wake_up = false;  // a worker became idle: look at the queue again
+    // With wake_up after an execution: what it ran and what it cost, for the cost model.
+    CostSample executed;
   };
   // A request the scheduler holds.
   struct Waiting {
     std::unique_ptr<InferenceRequest> request;
     uint64_t sequence = 0;
+    int64_t length = 0;  // PendingRequest::length
     absl::Time timeout_at = absl::InfiniteFuture();  // when its queue timeout fires
   };
   struct EventQueue;  // moodycamel, kept out of this header
@@ -144,12 +158,16 @@ class DynamicBatcher {
   void Dispatch(const std::vector<size_t>& indices, absl::Time now, Worker& worker);
   // Moves the requests at `indices` (ascending) out of the queue.
   std::vector<Waiting> Remove(const std::vector<size_t>& indices);
-  int64_t WaitMicros(absl::Time wake) const;
+  // The scheduler's wait in the unit the lock-free queue takes: -1 for ever, else microseconds.
+  static int64_t WaitMicros(absl::Duration timeout);
 
   // Claims an idle worker (any thread); nullptr when all are busy.
   Worker* ClaimIdleWorker();
   // Enqueue's inline path; false (request untouched) when it does not apply.
-  bool TryRunInline(std::unique_ptr<InferenceRequest>& request, uint64_t shape_key);
+  bool TryRunInline(std::unique_ptr<InferenceRequest>& request, const RequestShape& shape);
+  // The wake-up a worker (or the inline path) sends once it is idle again, with what it ran.
+  static Event IdleEvent(absl::Span<InferenceRequest* const> batch, int64_t length,
+                         const absl::Status& status);
 
   // Worker threads.
   void WorkerLoop(Worker* worker);
@@ -163,6 +181,8 @@ class DynamicBatcher {
   const BatchPolicyOptions policy_options_;
   Clock* const clock_;
   std::unique_ptr<EventQueue> events_;
+  // The scheduler's timed waits (after events_, whose queue its wake-up uses).
+  std::unique_ptr<Sleeper> sleeper_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::thread scheduler_;
 
@@ -177,6 +197,9 @@ class DynamicBatcher {
   // Owned by the scheduler thread. waiting_ and pending_ are parallel, in arrival order.
   std::vector<Waiting> waiting_;
   std::vector<PendingRequest> pending_;
+
+  // Owned by the scheduler thread; set when options give cost samples.
+  std::optional<BatchCostModel> cost_model_;
 
   // No queued request's deadline or queue timeout passes before this.
   absl::Time next_check_ = absl::InfiniteFuture();

@@ -1,9 +1,9 @@
+// The dynamic batcher's rules, one at a time, on a fake clock that only the test moves: batch
+// formation, delays, ordering, queue policy, failures, inline execution and shutdown.
 #include "batcher/dynamic_batcher.h"
 
 #include <atomic>
 #include <cstdint>
-#include <cstring>
-#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -14,129 +14,24 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/blocking_counter.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "batcher/fake_clock.h"
-#include "batcher/fake_executor.h"
+#include "batcher/batcher_test_harness.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/fakes/fake_clock.h"
 
 namespace speech {
 namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using Options = DynamicBatcher::Options;
-
-struct Outcome {
-  std::string id;
-  absl::Status status;
-  bool own_rows = false;  // its single output is a copy of its own input
-  int64_t executed_batch_rows = 0;
-  PhaseTimes times;
-};
-
-// Makes requests and records their completions. Thread-safe; must outlive the batcher.
-class Recorder {
- public:
-  // A request whose INT32 input of shape [rows, width] holds values that only it has.
-  std::unique_ptr<InferenceRequest> Make(const std::string& id, int64_t rows = 1,
-                                         int64_t width = 2) {
-    auto bytes = std::make_shared<std::string>();
-    const int32_t base = static_cast<int32_t>(std::hash<std::string>()(id) & 0xFFFFFF) * 64;
-    for (int32_t i = 0; i < rows * width; ++i) {
-      const int32_t value = base + i;
-      bytes->append(reinterpret_cast<const char*>(&value), sizeof(value));
-    }
-    auto request = std::make_unique<InferenceRequest>();
-    request->id = id;
-    request->batch_rows = rows;
-    InputTensor input;
-    input.name = "INPUT0";
-    input.type = inference::TYPE_INT32;
-    input.shape = {rows, width};
-    input.data = bytes->data();
-    input.byte_size = bytes->size();
-    request->inputs.push_back(std::move(input));
-    // The bytes live in the completion, which outlives every use of the request's inputs.
-    request->on_complete = [this, bytes](std::unique_ptr<InferenceRequest> done,
-                                         absl::Status status) {
-      Outcome outcome;
-      outcome.id = done->id;
-      outcome.status = std::move(status);
-      outcome.own_rows = done->outputs.size() == 1 && done->outputs[0].data == *bytes;
-      outcome.executed_batch_rows = done->executed_batch_rows;
-      outcome.times = done->times;
-      absl::MutexLock lock(&mu_);
-      outcomes_.push_back(std::move(outcome));
-    };
-    return request;
-  }
-
-  void WaitFor(size_t count) const {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, count]()
-                      ABSL_SHARED_LOCKS_REQUIRED(mu_) { return outcomes_.size() >= count; };
-    mu_.Await(absl::Condition(&enough));
-  }
-
-  // In completion order.
-  std::vector<Outcome> outcomes() const {
-    absl::MutexLock lock(&mu_);
-    return outcomes_;
-  }
-
-  // REQUIRES: `id` completed exactly once.
-  Outcome Get(const std::string& id) const {
-    Outcome found;
-    int count = 0;
-    for (const Outcome& outcome : outcomes()) {
-      if (outcome.id == id) {
-        found = outcome;
-        ++count;
-      }
-    }
-    EXPECT_EQ(count, 1) << id;
-    return found;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<Outcome> outcomes_ ABSL_GUARDED_BY(mu_);
-};
-
-Options Batching(int64_t max_batch_size, std::vector<int64_t> preferred = {},
-                 absl::Duration max_queue_delay = absl::ZeroDuration()) {
-  Options options;
-  options.model_name = "tts";
-  options.max_batch_size = max_batch_size;
-  options.dynamic_batching = true;
-  options.preferred_batch_sizes = std::move(preferred);
-  options.max_queue_delay = max_queue_delay;
-  return options;
-}
-
-struct Started {
-  std::unique_ptr<DynamicBatcher> batcher;
-  std::vector<FakeExecutor*> executors;  // owned by the batcher
-};
-
-Started Start(Options options, int executor_count, Clock* clock) {
-  Started started;
-  std::vector<std::unique_ptr<BatchExecutor>> executors;
-  for (int i = 0; i < executor_count; ++i) {
-    auto executor = std::make_unique<FakeExecutor>();
-    started.executors.push_back(executor.get());
-    executors.push_back(std::move(executor));
-  }
-  absl::StatusOr<std::unique_ptr<DynamicBatcher>> batcher =
-      DynamicBatcher::Create(std::move(options), std::move(executors), clock);
-  EXPECT_TRUE(batcher.ok()) << batcher.status();
-  if (batcher.ok()) started.batcher = *std::move(batcher);
-  return started;
-}
-
-std::vector<std::string> Ids(const FakeExecutor::Batch& batch) { return batch.request_ids; }
+using batcher_testing::Batching;
+using batcher_testing::Ids;
+using batcher_testing::Options;
+using batcher_testing::Outcome;
+using batcher_testing::Recorder;
+using batcher_testing::Start;
+using batcher_testing::Started;
 
 absl::Status CreateStatus(Options options, int executor_count = 1) {
   std::vector<std::unique_ptr<BatchExecutor>> executors;
@@ -162,85 +57,6 @@ TEST(DynamicBatcherTest, CreateRejectsBadOptionsNamingTheFieldAndValue) {
   EXPECT_THAT(CreateStatus(Batching(8), 0).message(),
               HasSubstr("model 'tts': at least one executor is required"));
   EXPECT_EQ(CreateStatus(Batching(8)).code(), absl::StatusCode::kOk);
-}
-
-// Many handler threads at once: every request is answered exactly once, successfully, with its
-// own rows; every batch fits max_batch_size and holds one input shape.
-TEST(DynamicBatcherTest, ManyClientsEachGetTheirOwnRowsExactlyOnce) {
-  constexpr int kThreads = 16;
-  constexpr int kPerThread = 200;
-  Recorder recorder;
-  Started started = Start(Batching(8, {4, 8}, absl::Microseconds(200)), 3, RealClock::Get());
-  std::vector<std::thread> clients;
-  std::map<std::string, int64_t> width_of;  // written before the threads start
-  for (int t = 0; t < kThreads; ++t) {
-    for (int i = 0; i < kPerThread; ++i) width_of[absl::StrCat(t, "/", i)] = 2 + (t + i) % 2;
-  }
-  for (int t = 0; t < kThreads; ++t) {
-    clients.emplace_back([&, t] {
-      std::mt19937 random(t);
-      for (int i = 0; i < kPerThread; ++i) {
-        const std::string id = absl::StrCat(t, "/", i);
-        started.batcher->Enqueue(
-            recorder.Make(id, std::uniform_int_distribution<int>(1, 3)(random), width_of.at(id)));
-        // A short, random gap between requests (busy work, not a sleep).
-        const int gap = std::uniform_int_distribution<int>(0, 20)(random);
-        for (int k = 0; k < gap; ++k) std::this_thread::yield();
-      }
-    });
-  }
-  for (std::thread& client : clients) client.join();
-  recorder.WaitFor(kThreads * kPerThread);
-  EXPECT_EQ(started.batcher->QueueDepth(), 0);
-
-  std::vector<Outcome> outcomes = recorder.outcomes();
-  ASSERT_EQ(outcomes.size(), static_cast<size_t>(kThreads * kPerThread));
-  std::map<std::string, int> answers;
-  for (const Outcome& outcome : outcomes) {
-    ++answers[outcome.id];
-    EXPECT_TRUE(outcome.status.ok()) << outcome.id << ": " << outcome.status;
-    EXPECT_TRUE(outcome.own_rows) << outcome.id;
-    EXPECT_GE(outcome.times.dispatch, outcome.times.arrival);
-    EXPECT_LE(outcome.executed_batch_rows, 8);
-  }
-  EXPECT_EQ(answers.size(), width_of.size());
-  for (const auto& [id, count] : answers) EXPECT_EQ(count, 1) << id;
-
-  int64_t batched_requests = 0;
-  for (FakeExecutor* executor : started.executors) {
-    for (const FakeExecutor::Batch& batch : executor->batches()) {
-      batched_requests += batch.request_ids.size();
-      EXPECT_GE(batch.total_rows, 1);
-      EXPECT_LE(batch.total_rows, 8);
-      for (const std::string& id : batch.request_ids) {
-        EXPECT_EQ(width_of.at(id), width_of.at(batch.request_ids[0])) << "mixed shapes";
-      }
-    }
-  }
-  EXPECT_EQ(batched_requests, kThreads * kPerThread);
-}
-
-TEST(DynamicBatcherTest, WithoutDynamicBatchingEveryBatchHoldsOneRequest) {
-  Recorder recorder;
-  Options options = Batching(8, {2}, absl::Milliseconds(5));
-  options.dynamic_batching = false;
-  Started started = Start(options, 2, RealClock::Get());
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 4; ++t) {
-    clients.emplace_back([&, t] {
-      for (int i = 0; i < 50; ++i) started.batcher->Enqueue(recorder.Make(absl::StrCat(t, "/", i)));
-    });
-  }
-  for (std::thread& client : clients) client.join();
-  recorder.WaitFor(200);
-  int batches = 0;
-  for (FakeExecutor* executor : started.executors) {
-    for (const FakeExecutor::Batch& batch : executor->batches()) {
-      EXPECT_EQ(batch.request_ids.size(), 1u);
-      ++batches;
-    }
-  }
-  EXPECT_EQ(batches, 200);
 }
 
 TEST(DynamicBatcherTest, BatchesGrowWhileEveryExecutorIsBusy) {
@@ -273,6 +89,7 @@ TEST(DynamicBatcherTest, InlineRunsALoneRequestOnTheCallingThreadWhenIdle) {
   // Completed before Enqueue returns: it ran on this thread.
   started.batcher->Enqueue(recorder.Make("alone"));
   ASSERT_EQ(recorder.outcomes().size(), 1u);
+  EXPECT_EQ(started.executors[0]->batches()[0].thread, std::this_thread::get_id());
   EXPECT_TRUE(recorder.Get("alone").status.ok());
   EXPECT_TRUE(recorder.Get("alone").own_rows);
   EXPECT_EQ(started.batcher->QueueDepth(), 0);
@@ -288,62 +105,83 @@ TEST(DynamicBatcherTest, InlineRunsALoneRequestOnTheCallingThreadWhenIdle) {
   EXPECT_TRUE(recorder.Get("waits").status.ok());
 }
 
-TEST(DynamicBatcherTest, InlineAndQueuedRequestsUnderLoadAreAnsweredOnce) {
-  constexpr int kThreads = 8;
-  constexpr int kPerThread = 300;
+// Inline completions would overtake queued ones, so preserve_ordering turns the inline path off.
+TEST(DynamicBatcherTest, InlineIsNeverUsedWithPreserveOrdering) {
   Recorder recorder;
+  FakeClock clock;
   Options options = Batching(8);
   options.run_inline_when_idle = true;
-  Started started = Start(options, 2, RealClock::Get());
-  std::vector<std::thread> clients;
-  for (int t = 0; t < kThreads; ++t) {
-    clients.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        started.batcher->Enqueue(recorder.Make(absl::StrCat(t, "/", i), 1 + (i % 2)));
-      }
-    });
-  }
-  for (std::thread& client : clients) client.join();
-  recorder.WaitFor(kThreads * kPerThread);
-  started.batcher->Shutdown();
-  std::map<std::string, int> answers;
-  for (const Outcome& outcome : recorder.outcomes()) {
-    ++answers[outcome.id];
-    EXPECT_TRUE(outcome.status.ok()) << outcome.id << ": " << outcome.status;
-    EXPECT_TRUE(outcome.own_rows) << outcome.id;
-    EXPECT_LE(outcome.executed_batch_rows, 8);
-  }
-  EXPECT_EQ(answers.size(), static_cast<size_t>(kThreads * kPerThread));
-  for (const auto& [id, count] : answers) EXPECT_EQ(count, 1) << id;
-  int64_t ran = 0;
-  for (FakeExecutor* executor : started.executors) {
-    for (const FakeExecutor::Batch& batch : executor->batches()) {
-      ran += batch.request_ids.size();
-      EXPECT_LE(batch.total_rows, 8);
-    }
-  }
-  EXPECT_EQ(ran, kThreads * kPerThread);
+  options.preserve_ordering = true;
+  Started started = Start(options, 1, &clock);
+  started.batcher->Enqueue(recorder.Make("a"));
+  recorder.WaitFor(1);
+  EXPECT_TRUE(recorder.Get("a").status.ok());
+  ASSERT_EQ(started.executors[0]->batches().size(), 1u);
+  EXPECT_NE(started.executors[0]->batches()[0].thread, std::this_thread::get_id());
 }
 
+// A request that must be dropped (cancelled, or past its deadline) is dropped on the inline path
+// too, uncomputed, with its reason.
+TEST(DynamicBatcherTest, InlinePathDropsCancelledAndExpiredRequests) {
+  Recorder recorder;
+  FakeClock clock;
+  Options options = Batching(8);
+  options.run_inline_when_idle = true;
+  Started started = Start(options, 1, &clock);
+  auto cancelled = recorder.Make("cancelled");
+  cancelled->is_cancelled = [] { return true; };
+  started.batcher->Enqueue(std::move(cancelled));
+  auto expired = recorder.Make("expired");
+  expired->deadline = clock.Now();
+  started.batcher->Enqueue(std::move(expired));
+  recorder.WaitFor(2);
+  EXPECT_EQ(recorder.Get("cancelled").status.code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(recorder.Get("expired").status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_TRUE(started.executors[0]->batches().empty());
+}
+
+// The queue delay is an hour of fake time: only advancing the fake clock can end it, so the test
+// passes only if advancing wakes the scheduler's timed wait (real time never would in time).
 TEST(DynamicBatcherTest, PreferredSizeGoesAtOnceAndAPartialBatchAfterTheDelay) {
   Recorder recorder;
   FakeClock clock;
-  Started started = Start(Batching(8, {2}, absl::Milliseconds(10)), 1, &clock);
+  const absl::Time start = clock.Now();
+  Started started = Start(Batching(8, {2}, absl::Hours(1)), 1, &clock);
   FakeExecutor& executor = *started.executors[0];
   started.batcher->Enqueue(recorder.Make("a"));
   started.batcher->Enqueue(recorder.Make("b"));
   started.batcher->Enqueue(recorder.Make("c"));
-  executor.WaitUntilStarted(1);
   recorder.WaitFor(2);
-  EXPECT_EQ(started.batcher->QueueDepth(), 1);  // "c" waits for a companion or the delay
-  clock.Advance(absl::Milliseconds(10));
+  // "c" waits for a companion or the delay: the scheduler sleeps until its delay ends.
+  clock.BlockUntilSleepingUntil(start + absl::Hours(1));
+  EXPECT_EQ(started.batcher->QueueDepth(), 1);
+  clock.Advance(absl::Hours(1));
   recorder.WaitFor(3);
   std::vector<FakeExecutor::Batch> batches = executor.batches();
   ASSERT_EQ(batches.size(), 2u);
   EXPECT_THAT(Ids(batches[0]), ElementsAre("a", "b"));
   EXPECT_THAT(Ids(batches[1]), ElementsAre("c"));
-  EXPECT_EQ(recorder.Get("c").times.dispatch - recorder.Get("c").times.arrival,
-            absl::Milliseconds(10));
+  EXPECT_EQ(recorder.Get("c").times.dispatch - recorder.Get("c").times.arrival, absl::Hours(1));
+}
+
+TEST(DynamicBatcherTest, AdvancingTheFakeClockWakesTheSchedulerOnlyWhenTheDelayEnds) {
+  Recorder recorder;
+  FakeClock clock;
+  const absl::Time start = clock.Now();
+  Started started = Start(Batching(8, {}, absl::Minutes(10)), 1, &clock);
+  started.batcher->Enqueue(recorder.Make("a"));
+  clock.BlockUntilSleepingUntil(start + absl::Minutes(10));
+  clock.Advance(absl::Minutes(9));
+  // Still asleep until the same time: nothing was dispatched early.
+  clock.BlockUntilSleepingUntil(start + absl::Minutes(10));
+  EXPECT_EQ(started.batcher->QueueDepth(), 1);
+  EXPECT_TRUE(recorder.outcomes().empty());
+  // A second request joins the batch of the first; the delay still counts from the first.
+  started.batcher->Enqueue(recorder.Make("b"));
+  clock.Advance(absl::Minutes(1));
+  recorder.WaitFor(2);
+  EXPECT_THAT(Ids(started.executors[0]->batches()[0]), ElementsAre("a", "b"));
+  EXPECT_EQ(recorder.Get("a").times.dispatch, start + absl::Minutes(10));
 }
 
 TEST(DynamicBatcherTest, PreservesArrivalOrderAcrossExecutorsAndOutcomes) {
@@ -381,18 +219,6 @@ TEST(DynamicBatcherTest, PreservesArrivalOrderAcrossExecutorsAndOutcomes) {
   EXPECT_EQ(outcomes[2].status.code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(outcomes[3].id, "d");
   EXPECT_TRUE(outcomes[3].status.ok());
-}
-
-TEST(DynamicBatcherTest, PreservesOrderUnderLoad) {
-  Recorder recorder;
-  Options options = Batching(4, {}, absl::Microseconds(50));
-  options.preserve_ordering = true;
-  Started started = Start(options, 3, RealClock::Get());
-  started.executors[1]->FailBatch(3, absl::InternalError("boom"));
-  for (int i = 0; i < 500; ++i) started.batcher->Enqueue(recorder.Make(absl::StrCat(i), 1 + i % 2));
-  recorder.WaitFor(500);
-  std::vector<Outcome> outcomes = recorder.outcomes();
-  for (int i = 0; i < 500; ++i) ASSERT_EQ(outcomes[i].id, absl::StrCat(i));
 }
 
 TEST(DynamicBatcherTest, FullQueueRejectsAtOnceWithUnavailable) {
@@ -490,23 +316,26 @@ TEST(DynamicBatcherTest, QueueTimeoutRejectFailsWithDeadlineExceeded) {
   Recorder recorder;
   FakeClock clock;
   Options options = Batching(8);
-  options.default_timeout = absl::Milliseconds(10);
+  options.default_timeout = absl::Minutes(10);
   options.allow_timeout_override = true;
   Started started = Start(options, 1, &clock);
   FakeExecutor& executor = *started.executors[0];
   executor.Hold();
+  const absl::Time start = clock.Now();
   started.batcher->Enqueue(recorder.Make("x"));
   executor.WaitUntilStarted(1);
   started.batcher->Enqueue(recorder.Make("default"));
   auto patient = recorder.Make("patient");
-  patient->timeout_override = absl::Milliseconds(30);
+  patient->timeout_override = absl::Minutes(30);
   started.batcher->Enqueue(std::move(patient));
-  clock.Advance(absl::Milliseconds(12));
+  // The scheduler sleeps until the first queue timeout, then the fake clock passes it.
+  clock.BlockUntilSleepingUntil(start + absl::Minutes(10));
+  clock.Advance(absl::Minutes(12));
   recorder.WaitFor(1);  // while the executor is still busy
   Outcome timed_out = recorder.Get("default");
   EXPECT_EQ(timed_out.status.code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_THAT(timed_out.status.message(), HasSubstr("'tts'"));
-  EXPECT_THAT(timed_out.status.message(), HasSubstr("after waiting 12ms"));
+  EXPECT_THAT(timed_out.status.message(), HasSubstr("after waiting 12m"));
   executor.ReleaseAll();
   recorder.WaitFor(3);
   EXPECT_TRUE(recorder.Get("patient").status.ok());
@@ -558,36 +387,6 @@ TEST(DynamicBatcherTest, ShutdownDrainsAcceptedRequestsThenRefusesNewOnes) {
   EXPECT_EQ(recorder.Get("late").status, absl::UnavailableError("model 'tts' is shutting down"));
   started.batcher->Shutdown();  // idempotent
   EXPECT_EQ(started.batcher->QueueDepth(), 0);
-}
-
-TEST(DynamicBatcherTest, ShutdownUnderLoadAnswersEveryRequestOnce) {
-  constexpr int kThreads = 8;
-  constexpr int kPerThread = 100;
-  Recorder recorder;
-  Started started = Start(Batching(4, {}, absl::Microseconds(100)), 2, RealClock::Get());
-  absl::BlockingCounter halfway(kThreads);
-  std::vector<std::thread> clients;
-  for (int t = 0; t < kThreads; ++t) {
-    clients.emplace_back([&, t] {
-      for (int i = 0; i < kPerThread; ++i) {
-        if (i == kPerThread / 2) halfway.DecrementCount();
-        started.batcher->Enqueue(recorder.Make(absl::StrCat(t, "/", i)));
-      }
-    });
-  }
-  halfway.Wait();
-  started.batcher->Shutdown();
-  for (std::thread& client : clients) client.join();
-  std::vector<Outcome> outcomes = recorder.outcomes();
-  ASSERT_EQ(outcomes.size(), static_cast<size_t>(kThreads * kPerThread));
-  std::map<std::string, int> answers;
-  for (const Outcome& outcome : outcomes) {
-    ++answers[outcome.id];
-    if (!outcome.status.ok()) {
-      EXPECT_EQ(outcome.status.code(), absl::StatusCode::kUnavailable) << outcome.status;
-    }
-  }
-  EXPECT_EQ(answers.size(), outcomes.size());
 }
 
 }  // namespace

@@ -51,6 +51,10 @@ struct InferenceRequest {
   PhaseTimes times;
   // Rows of the batch this request was computed in (its own and its companions').
   int64_t executed_batch_rows = 0;
+  // Of that batch's padded inputs (variable-length batching): the elements holding data and all
+  // elements, padding included. Both 0 when the model pads nothing.
+  int64_t executed_real_elements = 0;
+  int64_t executed_padded_elements = 0;
 
   // The client's deadline: a request still queued when it passes is dropped uncomputed.
   absl::Time deadline = absl::InfiniteFuture();

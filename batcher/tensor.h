@@ -8,28 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/string_view.h"
-#include "absl/types/span.h"
-#include "proto/model_config.pb.h"
+#include "proto/tensor_types.h"
 
 namespace speech {
-
-using DataType = inference::DataType;
-
-// Bytes per element; 0 for TYPE_STRING (variable size) and TYPE_INVALID.
-size_t DataTypeByteSize(DataType type);
-
-// The KServe v2 wire name ("FP32", "INT64", ...); "INVALID" for TYPE_INVALID.
-absl::string_view DataTypeWireName(DataType type);
-
-// The inverse of DataTypeWireName; TYPE_INVALID for a name it does not know.
-DataType DataTypeFromWireName(absl::string_view name);
-
-// Number of elements of a shape; -1 when a dimension is negative or the product overflows int64.
-int64_t ElementCount(absl::Span<const int64_t> shape);
-
-// "[2, 80, -1]", for error messages.
-std::string ShapeToString(absl::Span<const int64_t> shape);
 
 // An input tensor. `data` is borrowed: it points into the request message that carried it (or
 // into storage the request owns) and stays valid until the request completes.

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "batcher/tensor.h"
+#include "proto/tensor_types.h"
 
 namespace speech {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "client/fake_inference_service.h"
+#include "tests/fakes/fake_inference_service.h"
 #include "gmock/gmock.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"

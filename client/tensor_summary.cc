@@ -1,4 +1,5 @@
-// SummarizeTensor: one printable line per tensor, for the command-line client and logs.
+#include "client/tensor_summary.h"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -8,50 +9,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "batcher/tensor.h"
-#include "client/tensor_util.h"
+#include "proto/element_values.h"
+#include "proto/tensor_types.h"
 
 namespace speech {
 namespace {
-
-template <typename T>
-double Load(const char* data, int64_t index) {
-  T value;
-  std::memcpy(&value, data + index * sizeof(T), sizeof(T));
-  return static_cast<double>(value);
-}
-
-// Element `index` of a numeric tensor of `type`. REQUIRES: `type` is neither BYTES nor invalid.
-double ElementAsDouble(DataType type, const char* data, int64_t index) {
-  switch (type) {
-    case inference::TYPE_BOOL:
-      return data[index] != 0 ? 1.0 : 0.0;
-    case inference::TYPE_UINT8:
-      return Load<uint8_t>(data, index);
-    case inference::TYPE_UINT16:
-      return Load<uint16_t>(data, index);
-    case inference::TYPE_UINT32:
-      return Load<uint32_t>(data, index);
-    case inference::TYPE_UINT64:
-      return Load<uint64_t>(data, index);
-    case inference::TYPE_INT8:
-      return Load<int8_t>(data, index);
-    case inference::TYPE_INT16:
-      return Load<int16_t>(data, index);
-    case inference::TYPE_INT32:
-      return Load<int32_t>(data, index);
-    case inference::TYPE_INT64:
-      return Load<int64_t>(data, index);
-    case inference::TYPE_FP16:
-      return HalfToFloat(static_cast<uint16_t>(Load<uint16_t>(data, index)));
-    case inference::TYPE_BF16:
-      return Bf16ToFloat(static_cast<uint16_t>(Load<uint16_t>(data, index)));
-    case inference::TYPE_FP32:
-      return Load<float>(data, index);
-    default:
-      return Load<double>(data, index);
-  }
-}
 
 std::string FormatNumber(double value) { return absl::StrFormat("%.6g", value); }
 

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "proto/element_values.h"  // HalfToFloat and the other element conversions
 #include "proto/grpc_service.pb.h"
 
 namespace speech {
@@ -45,7 +46,7 @@ absl::StatusOr<std::vector<HostTensor>> OutputsFromResponse(
     const inference::ModelInferResponse& response);
 
 // The elements of `tensor` reinterpreted as T. REQUIRES: sizeof(T) is the element size of the
-// tensor's datatype (for FP16/BF16 use uint16_t and the converters below); trailing bytes that do
+// tensor's datatype (for FP16/BF16 use uint16_t and the converters of proto/element_values.h); trailing bytes that do
 // not fill a whole T are ignored.
 template <typename T>
 std::vector<T> AsVector(const HostTensor& tensor) {
@@ -54,19 +55,6 @@ std::vector<T> AsVector(const HostTensor& tensor) {
   return values;
 }
 
-// IEEE 754 half precision and bfloat16 conversions. FloatToHalf rounds to nearest even and maps
-// values beyond the half range to infinity; NaN stays NaN.
-float HalfToFloat(uint16_t half);
-uint16_t FloatToHalf(float value);
-float Bf16ToFloat(uint16_t bf16);
-uint16_t FloatToBf16(float value);
-
-// One line describing `tensor`, e.g.
-//   OUTPUT0 FP32 [1, 80, 412]: min -1.2 max 3.4 mean 0.12 first [0.1, 0.2, 0.3, ...]
-// with at most `max_values` leading elements. NaNs are counted and left out of min/max/mean;
-// BOOL counts as 0/1; BYTES shows the first strings, escaped. A tensor that fails
-// ValidateTensor is described as invalid instead.
-std::string SummarizeTensor(const HostTensor& tensor, int max_values = 8);
 
 // How GenerateInput fills a tensor.
 enum class FillMode {

@@ -9,8 +9,8 @@ GRPC_PORT=${GRPC_PORT:-8001}
 METRICS_PORT=${METRICS_PORT:-8002}
 
 deploy/install_deps.sh
-echo "[build] bazel build //server:speech_server //client:speech_client //models:default_repository"
-bazel build --noshow_progress //server:speech_server //client:speech_client //models:default_repository 2>&1 \
+echo "[build] bazel build //server:speech_server //client/cli:speech_client //models:default_repository"
+bazel build --noshow_progress //server:speech_server //client/cli:speech_client //models:default_repository 2>&1 \
   | grep -vE '^(INFO|Loading|Analyzing)' || true
 test -x bazel-bin/server/speech_server || { echo "build failed"; exit 1; }
 
@@ -28,7 +28,7 @@ for _ in $(seq 1 600); do
 done
 sed 's/^/[server] /' "$log"
 
-client() { echo; echo "\$ speech_client $*"; bazel-bin/client/speech_client --url="localhost:$GRPC_PORT" "$@"; }
+client() { echo; echo "\$ speech_client $*"; bazel-bin/client/cli/speech_client --url="localhost:$GRPC_PORT" "$@"; }
 client health
 client server-metadata
 client index

@@ -94,9 +94,12 @@ absl::StatusOr<ServerFlags> ParseServerFlags(const std::vector<std::string>& arg
           absl::StrCat("unknown flag '--", name, "'; see --help"));
     }
     if (!has_value) {
+      const bool next_is_value = i + 1 < args.size() && !absl::StartsWith(args[i + 1], "--");
       if (spec->is_bool) {
-        value = "true";
-      } else if (i + 1 < args.size()) {
+        // "--allow-metrics false" as well as "--allow-metrics" and "--allow-metrics=false".
+        value = next_is_value && (args[i + 1] == "true" || args[i + 1] == "false") ? args[++i]
+                                                                                  : "true";
+      } else if (next_is_value) {
         value = args[++i];
       } else {
         return absl::InvalidArgumentError(absl::StrCat("flag '--", name, "' needs a value"));

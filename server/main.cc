@@ -10,11 +10,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "models/torch/torch_instance_factory.h"
+#include "server/core/inference_core.h"
 #include "server/flags.h"
-#include "server/inference_service.h"
-#include "server/metrics_catalog.h"
-#include "server/metrics_http.h"
-#include "server/model_repository.h"
+#include "server/grpc/inference_service.h"
+#include "server/metrics/catalog.h"
+#include "server/metrics/http_exposition.h"
+#include "server/repository/model_repository.h"
 
 namespace speech {
 namespace {
@@ -47,8 +49,12 @@ int Run(const ServerFlags& flags) {
     return 1;
   }
   std::cerr << "loading models from '" << flags.model_repository << "'" << std::endl;
+  TorchInstanceFactory torch_instances;
+  ModelRepository::Options repository_options;
+  repository_options.instances = &torch_instances;
+  repository_options.metrics = metrics->get();
   absl::StatusOr<std::unique_ptr<ModelRepository>> repository =
-      ModelRepository::Load(flags.model_repository, metrics->get());
+      ModelRepository::Load(flags.model_repository, repository_options);
   if (!repository.ok()) {
     std::cerr << "error: " << repository.status().message() << std::endl;
     return 1;
@@ -72,7 +78,8 @@ int Run(const ServerFlags& flags) {
     std::cout << "Started Metrics Service at " << flags.metrics_address << ":"
               << metrics_http->port() << std::endl;
   }
-  InferenceService service(repository->get(), InferenceService::Options());
+  InferenceCore core(repository->get(), InferenceCore::Options());
+  InferenceService service(&core);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   int port = 0;

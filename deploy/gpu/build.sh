@@ -13,7 +13,7 @@
 # (to try this script off the GPU host; the GPU stages then fail or are skipped), CMAKE_ARGS
 # (more -D settings, e.g. "-DLIBTORCH_INCLUDE=... -DLIBTORCH_LIB=..." instead of find_package).
 #
-# Produces, under BUILD_DIR: runfiles/server/speech_server, runfiles/client/speech_client and the
+# Produces, under BUILD_DIR: runfiles/server/speech_server, runfiles/client/cli/speech_client and the
 # other executables (Bazel's runfiles layout, where the tests expect them); repository/tiny (the
 # tests' CPU repository, also runfiles/models/repository), repository/tiny_gpu (same models on
 # the GPU) and repository/full_fp16 (full-size fp16 models on the GPU, for benchmarks).
@@ -229,7 +229,7 @@ elif stage smoke; then
   }
   client() {
     echo "\$ speech_client $*" >>"$smoke_log"
-    "$BUILD_DIR/runfiles/client/speech_client" --url="127.0.0.1:$port" "$@" >>"$smoke_log" 2>&1
+    "$BUILD_DIR/runfiles/client/cli/speech_client" --url="127.0.0.1:$port" "$@" >>"$smoke_log" 2>&1
   }
   stop() { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; }
 

@@ -16,14 +16,14 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/server_process.h"
+#include "tests/harness/server_process.h"
 
 namespace speech {
 namespace {
 
 using ::testing::HasSubstr;
 
-constexpr char kAnalyzer[] = "client/perf_analyzer";
+constexpr char kAnalyzer[] = "client/perf/perf_analyzer";
 constexpr char kHeader[] =
     "Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,"
     "Server Compute Input,Server Compute Infer,Server Compute Output,Client Recv,p50 latency,"

@@ -7,7 +7,7 @@
 #   FastPitch   the seed's tables on the repository's FastPitch: offline (1 client, batch 1, 2,
 #               4, 8) and online (batch 1, concurrency 1..16)
 # It builds with Bazel, starts speech_server on the default repository and tests/bench's
-# echo_server on free ports, and drives both with client/perf_analyzer. Progress goes to stderr.
+# echo_server on free ports, and drives both with client/perf/perf_analyzer. Progress goes to stderr.
 #
 # usage: tests/bench/run_benchmarks.sh [--quick] [--gpu] [--strict] [--bin-dir=DIR]
 #                                      [--repository=DIR] [--out=DIR] [--python=PATH]
@@ -55,11 +55,11 @@ trap cleanup EXIT
 # ------------------------------------------------------------------ binaries and repository
 if [ -z "$bin_dir" ]; then
   log "building with Bazel"
-  bazel build --noshow_progress //server:speech_server //client:perf_analyzer \
+  bazel build --noshow_progress //server:speech_server //client/perf:perf_analyzer \
     //tests/bench:echo_server //models:default_repository >&2
   bin_dir_server=$(bazel info bazel-bin 2>/dev/null)
   server_bin=$bin_dir_server/server/speech_server
-  analyzer_bin=$bin_dir_server/client/perf_analyzer
+  analyzer_bin=$bin_dir_server/client/perf/perf_analyzer
   echo_bin=$bin_dir_server/tests/bench/echo_server
   default_repository=$bin_dir_server/models/repository
 else

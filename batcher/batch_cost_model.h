@@ -1,0 +1,76 @@
+// What a batch costs one instance of a model: the time to run `rows` rows, each padded to
+// `length` elements, estimated from a grid of measurements (made at warm-up) and refined from the
+// executions the batcher observes. The batch policy asks it which batch gives the most throughput.
+#ifndef SPEECH_BATCHER_BATCH_COST_MODEL_H_
+#define SPEECH_BATCHER_BATCH_COST_MODEL_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace speech {
+
+// One measurement: a batch of `rows` rows of `length` elements each took `cost`.
+struct CostSample {
+  int64_t rows = 1;
+  int64_t length = 1;
+  absl::Duration cost = absl::ZeroDuration();
+};
+
+// Thread-compatible (a value type): the batcher's scheduler thread owns one and is the only one to
+// touch it.
+class BatchCostModel {
+ public:
+  struct Options {
+    // How far one observed execution moves the estimate of its nearest grid point toward what it
+    // measured, in (0, 1]. Observations are clamped to a quarter and four times the estimate, so
+    // that one preempted batch cannot wreck the table.
+    double refinement_weight = 0.1;
+  };
+
+  // Needs a full grid: for every row count and every length present in `samples`, exactly one
+  // sample of that pair, with rows and length >= 1 and a positive cost. INVALID_ARGUMENT naming
+  // the sample otherwise.
+  static absl::StatusOr<BatchCostModel> Create(std::vector<CostSample> samples,
+                                               Options options);
+  static absl::StatusOr<BatchCostModel> Create(std::vector<CostSample> samples) {
+    return Create(std::move(samples), Options());
+  }
+
+  // The estimated cost of `rows` rows of `length` elements: bilinear between the grid's points;
+  // beyond the largest row count or length, proportional to the excess; below the smallest
+  // length, the smallest length's cost. REQUIRES: rows >= 1.
+  absl::Duration Estimate(int64_t rows, int64_t length) const;
+
+  // Refines the grid point nearest (rows, length) (nearest in log scale) with a measured cost.
+  // Non-positive costs are ignored.
+  void Observe(int64_t rows, int64_t length, absl::Duration cost);
+
+  const std::vector<int64_t>& row_counts() const { return rows_; }
+  const std::vector<int64_t>& lengths() const { return lengths_; }
+
+ private:
+  BatchCostModel(std::vector<int64_t> rows, std::vector<int64_t> lengths,
+                 std::vector<double> seconds, Options options)
+      : rows_(std::move(rows)),
+        lengths_(std::move(lengths)),
+        seconds_(std::move(seconds)),
+        options_(options) {}
+
+  // Seconds at grid point (row index r, length index l).
+  double At(size_t r, size_t l) const { return seconds_[r * lengths_.size() + l]; }
+  // Seconds for `length` at the grid's row index r: linear between lengths, clamped below,
+  // proportional above.
+  double AtRowIndex(size_t r, int64_t length) const;
+
+  std::vector<int64_t> rows_;     // ascending
+  std::vector<int64_t> lengths_;  // ascending
+  std::vector<double> seconds_;   // rows_.size() x lengths_.size(), row-major
+  Options options_;
+};
+
+}  // namespace speech
+
+#endif  // SPEECH_BATCHER_BATCH_COST_MODEL_H_

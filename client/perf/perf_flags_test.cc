@@ -1,0 +1,138 @@
+#include "client/perf/perf_flags.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace speech {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+absl::StatusOr<PerfFlags> Parse(std::vector<std::string> args) { return ParsePerfFlags(args); }
+
+TEST(ParseLoadRangeTest, StartEndStep) {
+  EXPECT_THAT(*ParseLoadRange("1:16:4", true), ElementsAre(1, 5, 9, 13));
+  EXPECT_THAT(*ParseLoadRange("2:4", true), ElementsAre(2, 3, 4));
+  EXPECT_THAT(*ParseLoadRange("8", true), ElementsAre(8));
+  EXPECT_THAT(*ParseLoadRange("50:100:25", false), ElementsAre(50, 75, 100));
+  EXPECT_THAT(*ParseLoadRange("0.5:1.5:0.5", false), ElementsAre(0.5, 1, 1.5));
+  for (const char* bad : {"", "0", "4:2", "1:2:0", "1.5", "a:b", "1:2:3:4"}) {
+    EXPECT_FALSE(ParseLoadRange(bad, true).ok()) << bad;
+  }
+}
+
+TEST(ParsePerfFlagsTest, TritonStyleShortAndLongFlags) {
+  auto flags = Parse({"-m",
+                      "identity",
+                      "-u",
+                      "h:1",
+                      "-b",
+                      "8",
+                      "-p",
+                      "500",
+                      "-f",
+                      "x.csv",
+                      "--concurrency-range=1:4",
+                      "--shape",
+                      "INPUT0:256",
+                      "-r",
+                      "3",
+                      "-s",
+                      "5",
+                      "--latency-chart=c.svg",
+                      "--percentile=99",
+                      "--input-data=zero"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->inputs.model, "identity");
+  EXPECT_EQ(flags->url, "h:1");
+  EXPECT_EQ(flags->inputs.batch_size, 8);
+  EXPECT_EQ(flags->measurement_interval, absl::Milliseconds(500));
+  EXPECT_EQ(flags->csv_file, "x.csv");
+  EXPECT_EQ(flags->latency_chart_file, "c.svg");
+  EXPECT_EQ(flags->mode, LoadMode::kConcurrency);
+  EXPECT_THAT(flags->load_levels, ElementsAre(1, 2, 3, 4));
+  EXPECT_THAT(flags->inputs.shapes["INPUT0"], ElementsAre(256));
+  EXPECT_EQ(flags->max_trials, 3);
+  EXPECT_EQ(flags->stability_percentage, 5);
+  EXPECT_EQ(*flags->latency_percentile, 99);
+  EXPECT_EQ(flags->inputs.fill_mode, FillMode::kZeros);
+}
+
+TEST(ParsePerfFlagsTest, Defaults) {
+  auto flags = Parse({"-m", "fastpitch"});
+  ASSERT_TRUE(flags.ok());
+  EXPECT_EQ(flags->url, "localhost:8001");
+  EXPECT_THAT(flags->load_levels, ElementsAre(1));
+  EXPECT_EQ(flags->measurement_interval, absl::Milliseconds(5000));
+  EXPECT_EQ(flags->stability_percentage, 10);
+  EXPECT_EQ(flags->max_trials, 10);
+  EXPECT_FALSE(flags->latency_percentile.has_value());
+  EXPECT_EQ(flags->inputs.fill_mode, FillMode::kRandom);
+  EXPECT_TRUE(flags->inputs.input_data_dir.empty());
+}
+
+TEST(ParsePerfFlagsTest, RequestRateModeAndData) {
+  auto flags =
+      Parse({"-m", "m", "--request-rate-range=100:300:100", "--request-distribution=poisson",
+             "--input-data=/data/wavs", "--length-range=10:50", "--measurement-interval=250"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->mode, LoadMode::kRequestRate);
+  EXPECT_THAT(flags->load_levels, ElementsAre(100, 200, 300));
+  EXPECT_EQ(flags->distribution, RequestDistribution::kPoisson);
+  EXPECT_EQ(flags->inputs.input_data_dir, "/data/wavs");
+  EXPECT_EQ(flags->inputs.length_range->first, 10);
+  EXPECT_EQ(flags->inputs.length_range->second, 50);
+  EXPECT_EQ(flags->measurement_interval, absl::Milliseconds(250));
+}
+
+TEST(ParsePerfFlagsTest, PlainErrors) {
+  EXPECT_THAT(Parse({}).status().message(), HasSubstr("-m MODEL is required"));
+  EXPECT_THAT(
+      Parse({"-m", "x", "--concurrency-range=1", "--request-rate-range=1"}).status().message(),
+      HasSubstr("not both"));
+  EXPECT_THAT(Parse({"-m", "x", "--concurrency-range=0:2"}).status().message(),
+              HasSubstr("--concurrency-range"));
+  EXPECT_FALSE(Parse({"-m", "x", "--max-trials=2"}).ok());
+  EXPECT_FALSE(Parse({"-m", "x", "-b", "0"}).ok());
+  EXPECT_FALSE(Parse({"-m", "x", "--percentile=100"}).ok());
+  EXPECT_FALSE(Parse({"-m", "x", "--request-distribution=uniform"}).ok());
+  EXPECT_FALSE(Parse({"-m", "x", "--length-range=5"}).ok());
+  EXPECT_FALSE(Parse({"-m", "x", "--bogus"}).ok());
+  EXPECT_FALSE(Parse({"-m"}).ok());
+  EXPECT_TRUE(Parse({"--help"})->help);
+}
+
+TEST(PerfUsageTest, DocumentsEveryFlag) {
+  const std::string usage = PerfUsage();
+  for (const char* flag : {"--model",
+                           "--model-version",
+                           "--url",
+                           "--batch-size",
+                           "--concurrency-range",
+                           "--request-rate-range",
+                           "--request-distribution",
+                           "--measurement-interval-ms",
+                           "--stability-percentage",
+                           "--max-trials",
+                           "--percentile",
+                           "--csv-file",
+                           "--latency-chart",
+                           "--input-data",
+                           "--shape",
+                           "--length",
+                           "--length-range",
+                           "--sample-count",
+                           "--seed",
+                           "--request-timeout-ms",
+                           "--connect-timeout-ms",
+                           "--help"}) {
+    EXPECT_THAT(usage, HasSubstr(flag));
+  }
+}
+
+}  // namespace
+}  // namespace speech

@@ -1,0 +1,46 @@
+// Variable-length batching on LibTorch tensors: gathering requests whose padded inputs differ in
+// length into one tensor padded to the longest, the batch inputs the server fills (each row's
+// element count or shape), and cutting each request's outputs back to its own length.
+#ifndef SPEECH_MODELS_TORCH_RAGGED_BATCH_H_
+#define SPEECH_MODELS_TORCH_RAGGED_BATCH_H_
+
+#include <torch/script.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "batcher/request.h"
+#include "proto/model_config.pb.h"
+
+namespace speech {
+
+// Input `index` of every request of `batch`, in order along the batch dimension, in one host
+// tensor of `options`: each item padded with the input's ragged_padding pad_value at the end of
+// every variable dimension, up to the longest in the batch. Also adds the elements of data and
+// of padding to `*real` and `*padded`. REQUIRES: the model batches, input `index` has
+// ragged_padding, and the requests agree on its fixed dimensions.
+torch::Tensor GatherPadded(absl::Span<InferenceRequest* const> batch, int index,
+                           const inference::ModelInput& spec, const torch::TensorOptions& options,
+                           int64_t* real, int64_t* padded);
+
+// The batch inputs of `config` (Triton's batch_input, in order) for `batch`: for each row,
+// BATCH_ELEMENT_COUNT gives [rows, 1] holding its source input's element count, BATCH_ITEM_SHAPE
+// [rows, dims] holding its source input's shape (batch dimension left out). Host tensors.
+std::vector<torch::Tensor> BatchInputs(absl::Span<InferenceRequest* const> batch,
+                                       const inference::ModelConfig& config);
+
+// Output `index` of the whole batch (host, contiguous, batch dimension first), cut for the
+// request whose rows start at `first_row`: its own rows, and along the output's variable
+// dimensions what its batch_output says (the sizes of the request's source input, or the value
+// of the source output, `outputs[source]`, in its rows: the largest of them when it has several).
+// Outputs without a batch_output keep the batch's sizes. INTERNAL, naming the output, when a
+// length the model returned is negative or beyond the output's size.
+absl::StatusOr<torch::Tensor> CutOutput(const std::vector<torch::Tensor>& outputs, int index,
+                                        const inference::ModelConfig& config,
+                                        const InferenceRequest& request, int64_t first_row);
+
+}  // namespace speech
+
+#endif  // SPEECH_MODELS_TORCH_RAGGED_BATCH_H_

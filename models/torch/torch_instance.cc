@@ -1,0 +1,364 @@
+#include "models/torch/torch_instance.h"
+
+#include <torch/cuda.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "batcher/tensor.h"
+#include "proto/check.h"
+#include "proto/tensor_types.h"
+#include "models/torch/ragged_batch.h"
+#include "c10/core/StreamGuard.h"
+
+#ifdef SPEECH_LIBTORCH_CUDA
+#include <c10/cuda/CUDAStream.h>
+#endif
+
+namespace speech {
+
+struct TorchInstance::State {
+  torch::jit::Module module;
+  torch::Device device = torch::kCPU;
+  std::optional<c10::Stream> stream;  // set on GPUs: the instance's own stream
+};
+
+namespace {
+
+// LibTorch 1.13 has no unsigned types wider than 8 bits; configuration validation rejects them.
+std::optional<torch::ScalarType> ToScalarType(DataType type) {
+  switch (type) {
+    case inference::TYPE_BOOL: return torch::kBool;
+    case inference::TYPE_UINT8: return torch::kByte;
+    case inference::TYPE_INT8: return torch::kChar;
+    case inference::TYPE_INT16: return torch::kShort;
+    case inference::TYPE_INT32: return torch::kInt;
+    case inference::TYPE_INT64: return torch::kLong;
+    case inference::TYPE_FP16: return torch::kHalf;
+    case inference::TYPE_BF16: return torch::kBFloat16;
+    case inference::TYPE_FP32: return torch::kFloat;
+    case inference::TYPE_FP64: return torch::kDouble;
+    default: return std::nullopt;
+  }
+}
+
+// The per-row dims a client sees for an output whose model shape (without the batch dimension)
+// is `model_dims`: the model's own dims, or the configured dims where a `reshape` is declared.
+std::vector<int64_t> ClientDims(const inference::ModelOutput& output,
+                                c10::IntArrayRef model_dims) {
+  if (!output.has_reshape()) return model_dims.vec();
+  int64_t elements = 1;
+  for (int64_t dim : model_dims) elements *= dim;
+  std::vector<int64_t> dims(output.dims().begin(), output.dims().end());
+  int64_t known = 1;
+  for (int64_t dim : dims) known *= dim >= 0 ? dim : 1;
+  for (int64_t& dim : dims) {
+    if (dim < 0) dim = known == 0 ? 0 : elements / known;
+  }
+  return dims;
+}
+
+void SynchronizeIfAsync(const std::optional<c10::Stream>& stream) {
+  if (stream.has_value()) stream->synchronize();
+}
+
+// How a batch is laid out along its first dimension.
+struct BatchShape {
+  bool batching;       // the model has a batch dimension (max_batch_size > 0)
+  int64_t total_rows;  // rows of every request together
+};
+
+// Compute input: one tensor per configured input holding the batch's rows in request order
+// (padded to the longest item where the input has ragged_padding), then the batch inputs, on the
+// instance's device (through pinned host memory for a GPU). A lone request on the CPU runs
+// straight on the bytes it brought. Adds the padded inputs' elements of data and of padding to
+// `*real` and `*padded`.
+absl::StatusOr<std::vector<torch::jit::IValue>> GatherInputs(
+    absl::Span<InferenceRequest* const> batch, const BatchShape& shape,
+    const inference::ModelConfig& config, const torch::Device& device, const std::string& name,
+    int64_t* real, int64_t* padded) {
+  std::vector<torch::jit::IValue> inputs;
+  inputs.reserve(config.input_size() + config.batch_input_size());
+  for (int i = 0; i < config.input_size(); ++i) {
+    const InputTensor& first = batch.front()->inputs[i];
+    const auto options = torch::TensorOptions().dtype(*ToScalarType(first.type));
+    const bool padded_input = config.input(i).has_ragged_padding();
+    torch::Tensor tensor;
+    if (batch.size() == 1 && !device.is_cuda()) {
+      tensor = torch::from_blob(const_cast<char*>(first.data), first.shape, options);
+      if (padded_input) {
+        *real += tensor.numel();
+        *padded += tensor.numel();
+      }
+    } else if (padded_input) {
+      tensor = GatherPadded(batch, i, config.input(i), options.pinned_memory(device.is_cuda()),
+                            real, padded);
+    } else {
+      std::vector<int64_t> dims = first.shape;
+      if (shape.batching) dims[0] = shape.total_rows;
+      for (const InferenceRequest* request : batch) {
+        const std::vector<int64_t>& other = request->inputs[i].shape;
+        if (!std::equal(other.begin() + 1, other.end(), first.shape.begin() + 1,
+                        first.shape.end())) {
+          return absl::InternalError(absl::StrCat("instance '", name, "': input '", first.name,
+                                                  "' shapes ", ShapeToString(first.shape),
+                                                  " and ", ShapeToString(other),
+                                                  " cannot share a batch"));
+        }
+      }
+      tensor = torch::empty(dims, options.pinned_memory(device.is_cuda()));
+      char* destination = static_cast<char*>(tensor.data_ptr());
+      for (const InferenceRequest* request : batch) {
+        const InputTensor& input = request->inputs[i];
+        std::memcpy(destination, input.data, input.byte_size);
+        destination += input.byte_size;
+      }
+    }
+    if (device.is_cuda()) tensor = tensor.to(device, /*non_blocking=*/true);
+    inputs.emplace_back(std::move(tensor));
+  }
+  for (torch::Tensor& tensor : BatchInputs(batch, config)) {
+    inputs.emplace_back(device.is_cuda() ? tensor.to(device) : std::move(tensor));
+  }
+  return inputs;
+}
+
+// Compute infer: forward() on the gathered inputs, its result as the configured outputs' tensors.
+absl::StatusOr<std::vector<torch::Tensor>> RunGraph(torch::jit::Module& module,
+                                                    std::vector<torch::jit::IValue> inputs,
+                                                    const inference::ModelConfig& config,
+                                                    const std::string& name) {
+  torch::jit::IValue result = module.forward(std::move(inputs));
+  std::vector<torch::Tensor> outputs;
+  if (result.isTensor()) {
+    outputs.push_back(result.toTensor());
+  } else if (result.isTuple()) {
+    for (const torch::jit::IValue& element : result.toTupleRef().elements()) {
+      if (!element.isTensor()) {
+        return absl::InternalError(absl::StrCat("instance '", name,
+                                                "': forward() returned a tuple holding a ",
+                                                element.tagKind(), "; expected tensors"));
+      }
+      outputs.push_back(element.toTensor());
+    }
+  } else if (result.isTensorList()) {
+    for (const torch::Tensor& tensor : result.toTensorVector()) outputs.push_back(tensor);
+  } else {
+    return absl::InternalError(absl::StrCat("instance '", name, "': forward() returned a ",
+                                            result.tagKind(), "; expected tensors"));
+  }
+  if (static_cast<int>(outputs.size()) != config.output_size()) {
+    return absl::InternalError(absl::StrCat("instance '", name, "': forward() returned ",
+                                            outputs.size(), " tensors; the configuration lists ",
+                                            config.output_size(), " outputs"));
+  }
+  return outputs;
+}
+
+// Compute output: each output back on the host, checked against its configured data type and
+// the batch's rows, and split into every request's own rows.
+absl::Status ScatterOutputs(const std::vector<torch::Tensor>& outputs, const BatchShape& shape,
+                            const inference::ModelConfig& config, const std::string& name,
+                            absl::Span<InferenceRequest* const> batch) {
+  for (InferenceRequest* request : batch) {
+    request->outputs.clear();
+    request->outputs.reserve(outputs.size());
+  }
+  std::vector<torch::Tensor> host;
+  host.reserve(outputs.size());
+  for (const torch::Tensor& output : outputs) host.push_back(output.to(torch::kCPU).contiguous());
+  for (int j = 0; j < config.output_size(); ++j) {
+    const inference::ModelOutput& spec = config.output(j);
+    const torch::Tensor& tensor = host[j];
+    if (tensor.scalar_type() != *ToScalarType(spec.data_type())) {
+      return absl::InternalError(absl::StrCat(
+          "instance '", name, "': output '", spec.name(), "' is ",
+          c10::toString(tensor.scalar_type()), " but the configuration says ",
+          inference::DataType_Name(spec.data_type())));
+    }
+    if (shape.batching && (tensor.dim() < 1 || tensor.size(0) != shape.total_rows)) {
+      return absl::InternalError(absl::StrCat(
+          "instance '", name, "': output '", spec.name(), "' has shape ",
+          ShapeToString(tensor.sizes().vec()), "; expected ", shape.total_rows,
+          " rows along the batch dimension"));
+    }
+    if (config.batch_output_size() > 0) {
+      // Cut per request (its rows, and its own lengths where a batch_output says so).
+      int64_t first_row = 0;
+      for (InferenceRequest* request : batch) {
+        absl::StatusOr<torch::Tensor> part = CutOutput(host, j, config, *request, first_row);
+        if (!part.ok()) {
+          return absl::InternalError(
+              absl::StrCat("instance '", name, "': ", part.status().message()));
+        }
+        const torch::Tensor own = part->contiguous();
+        OutputTensor output;
+        output.name = spec.name();
+        output.type = spec.data_type();
+        output.shape.push_back(request->batch_rows);
+        const std::vector<int64_t> dims = ClientDims(spec, own.sizes().slice(1));
+        output.shape.insert(output.shape.end(), dims.begin(), dims.end());
+        output.data.assign(static_cast<const char*>(own.data_ptr()), own.nbytes());
+        request->outputs.push_back(std::move(output));
+        first_row += request->batch_rows;
+      }
+      continue;
+    }
+    const char* source = static_cast<const char*>(tensor.data_ptr());
+    const std::vector<int64_t> dims =
+        ClientDims(spec, shape.batching ? tensor.sizes().slice(1) : tensor.sizes());
+    const size_t total_rows = CheckedCast<size_t>(shape.total_rows);
+    const size_t row_bytes = shape.batching ? tensor.nbytes() / total_rows : tensor.nbytes();
+    for (InferenceRequest* request : batch) {
+      OutputTensor output;
+      output.name = spec.name();
+      output.type = spec.data_type();
+      if (shape.batching) output.shape.push_back(request->batch_rows);
+      output.shape.insert(output.shape.end(), dims.begin(), dims.end());
+      const size_t bytes =
+          shape.batching ? row_bytes * CheckedCast<size_t>(request->batch_rows) : row_bytes;
+      output.data.assign(source, bytes);
+      source += bytes;
+      request->outputs.push_back(std::move(output));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TorchInstance>> TorchInstance::Create(Options options) {
+  const std::string& path = options.model_path;
+  if (!std::filesystem::is_regular_file(path)) {
+    return absl::NotFoundError(absl::StrCat("model file '", path, "' does not exist"));
+  }
+  auto state = std::make_unique<State>();
+  try {
+    state->device = torch::Device(options.device);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("instance '", options.instance_name, "': bad device '", options.device,
+                     "': ", e.what()));
+  }
+  if (state->device.is_cuda()) {
+    const int64_t index = state->device.has_index() ? state->device.index() : 0;
+    if (!torch::cuda::is_available() ||
+        index >= static_cast<int64_t>(torch::cuda::device_count())) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "instance '", options.instance_name, "' asks for device ", options.device,
+          " but this host has ", torch::cuda::device_count(),
+          " CUDA devices visible to LibTorch (CUDA build: ",
+          torch::cuda::is_available() ? "yes" : "no or no driver", ")"));
+    }
+#ifdef SPEECH_LIBTORCH_CUDA
+    state->stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, index);
+#endif
+  }
+  auto unsupported = [&](const char* kind, const std::string& name, DataType type) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "instance '", options.instance_name, "' (", path, "): ", kind, " '", name,
+        "': data_type ", inference::DataType_Name(type), " is not supported by LibTorch"));
+  };
+  for (const inference::ModelInput& input : options.config.input()) {
+    if (!ToScalarType(input.data_type()).has_value()) {
+      return unsupported("input", input.name(), input.data_type());
+    }
+  }
+  for (const inference::ModelOutput& output : options.config.output()) {
+    if (!ToScalarType(output.data_type()).has_value()) {
+      return unsupported("output", output.name(), output.data_type());
+    }
+  }
+  try {
+    state->module = torch::jit::load(path, state->device);
+    state->module.eval();
+    const size_t arguments =
+        state->module.get_method("forward").function().getSchema().arguments().size() - 1;
+    const size_t configured =
+        static_cast<size_t>(options.config.input_size() + options.config.batch_input_size());
+    if (arguments != configured) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model file '", path, "': forward() takes ", arguments,
+          " inputs but the configuration lists ", configured,
+          options.config.batch_input_size() > 0 ? " (inputs, then batch inputs)" : ""));
+    }
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("model file '", path, "' could not be loaded by LibTorch: ", e.what()));
+  }
+  return std::unique_ptr<TorchInstance>(new TorchInstance(std::move(options), std::move(state)));
+}
+
+TorchInstance::TorchInstance(Options options, std::unique_ptr<State> state)
+    : options_(std::move(options)), state_(std::move(state)) {}
+
+TorchInstance::~TorchInstance() = default;
+
+absl::Status TorchInstance::Execute(absl::Span<InferenceRequest* const> batch) {
+  const bool batching = options_.config.max_batch_size() > 0;
+  // The batcher guarantees both: only a model with a batch dimension gets several requests at
+  // once, and every request of such a model brings at least one row.
+  SPEECH_CHECK(!batch.empty() && (batching || batch.size() == 1), "instance '", name(),
+               "' got a batch of ", batch.size(), " requests");
+  int64_t total_rows = 0;
+  for (const InferenceRequest* request : batch) {
+    SPEECH_CHECK(!batching || request->batch_rows >= 1, "instance '", name(), "' got a request of ",
+                 request->batch_rows, " rows");
+    total_rows += request->batch_rows;
+  }
+  const BatchShape shape{batching, total_rows};
+  PhaseTimes times;
+  int64_t real_elements = 0;
+  int64_t padded_elements = 0;
+  try {
+    std::optional<c10::StreamGuard> stream_guard;
+    if (state_->stream.has_value()) stream_guard.emplace(*state_->stream);
+    c10::InferenceMode inference_mode;
+
+    times.compute_input_start = options_.clock->Now();
+    absl::StatusOr<std::vector<torch::jit::IValue>> inputs = GatherInputs(
+        batch, shape, options_.config, state_->device, name(), &real_elements, &padded_elements);
+    if (!inputs.ok()) return inputs.status();
+    SynchronizeIfAsync(state_->stream);
+    times.compute_input_end = options_.clock->Now();
+
+    times.compute_infer_start = times.compute_input_end;
+    absl::StatusOr<std::vector<torch::Tensor>> outputs =
+        RunGraph(state_->module, *std::move(inputs), options_.config, name());
+    if (!outputs.ok()) return outputs.status();
+    SynchronizeIfAsync(state_->stream);
+    times.compute_infer_end = options_.clock->Now();
+
+    times.compute_output_start = times.compute_infer_end;
+    if (absl::Status scattered = ScatterOutputs(*outputs, shape, options_.config, name(), batch);
+        !scattered.ok()) {
+      return scattered;
+    }
+    times.compute_output_end = options_.clock->Now();
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("instance '", name(), "' failed to run the model: ", e.what()));
+  }
+  for (InferenceRequest* request : batch) {
+    PhaseTimes& stamped = request->times;
+    stamped.compute_input_start = times.compute_input_start;
+    stamped.compute_input_end = times.compute_input_end;
+    stamped.compute_infer_start = times.compute_infer_start;
+    stamped.compute_infer_end = times.compute_infer_end;
+    stamped.compute_output_start = times.compute_output_start;
+    stamped.compute_output_end = times.compute_output_end;
+    request->executed_batch_rows = total_rows;
+    request->executed_real_elements = real_elements;
+    request->executed_padded_elements = padded_elements;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace speech

@@ -1,0 +1,117 @@
+#include "server/core/input_constraints.h"
+
+#include <cmath>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "proto/element_values.h"
+#include "proto/tensor_types.h"
+
+namespace speech {
+namespace {
+
+using inference::InputConstraints;
+using inference::ModelInput;
+
+std::string Number(double value) { return absl::StrCat(value); }
+
+bool IsFloat(DataType type) {
+  return type == inference::TYPE_FP16 || type == inference::TYPE_BF16 ||
+         type == inference::TYPE_FP32 || type == inference::TYPE_FP64;
+}
+
+// Each variable dimension of the request's shape (after the batch dimension when batching).
+absl::Status CheckLengths(const ModelInput& spec, const InputTensor& tensor, bool batching) {
+  const InputConstraints& rule = spec.constraints();
+  const size_t offset = batching ? 1 : 0;
+  for (int d = 0; d < spec.dims_size(); ++d) {
+    if (spec.dims(d) >= 0) continue;
+    const int64_t length = tensor.shape[d + offset];
+    const std::string where = absl::StrCat("input '", spec.name(), "': dimension ", d + offset,
+                                           " of shape ", ShapeToString(tensor.shape), " is ",
+                                           length);
+    if (length == 0 && spec.has_ragged_padding()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, "; expected at least 1 element"));
+    }
+    if (length < rule.min_length()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ", below the minimum ",
+                                                     rule.min_length(),
+                                                     " (constraints.min_length)"));
+    }
+    if (rule.max_length() > 0 && length > rule.max_length()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ", above the maximum ",
+                                                     rule.max_length(),
+                                                     " (constraints.max_length)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckValues(const ModelInput& spec, const InputTensor& tensor) {
+  const InputConstraints& rule = spec.constraints();
+  const bool finite = rule.finite() && IsFloat(tensor.type);
+  if (!finite && !rule.has_min_value() && !rule.has_max_value()) return absl::OkStatus();
+  const int64_t count = ElementCount(tensor.shape);
+  for (int64_t i = 0; i < count; ++i) {
+    const double value = ElementAsDouble(tensor.type, tensor.data, i);
+    if (finite && !std::isfinite(value)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input '", spec.name(), "': element ", i, " is ", Number(value),
+          "; expected finite values (constraints.finite)"));
+    }
+    const bool low = rule.has_min_value() && !(value >= rule.min_value());
+    const bool high = rule.has_max_value() && !(value <= rule.max_value());
+    if (low || high) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input '", spec.name(), "': element ", i, " is ", Number(value), "; expected values in [",
+          rule.has_min_value() ? Number(rule.min_value()) : "-inf", ", ",
+          rule.has_max_value() ? Number(rule.max_value()) : "inf", "] (constraints)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The lengths input `spec` (one integer per row) against the variable dimension of the input it
+// describes.
+absl::Status CheckLengthsOf(const inference::ModelConfig& config, const ModelInput& spec,
+                            const InputTensor& lengths, const InferenceRequest& request) {
+  const bool batching = config.max_batch_size() > 0;
+  for (int k = 0; k < config.input_size(); ++k) {
+    const ModelInput& data_spec = config.input(k);
+    if (data_spec.name() != spec.constraints().lengths_of()) continue;
+    int variable = 0;
+    while (data_spec.dims(variable) >= 0) ++variable;
+    const int64_t size = request.inputs[k].shape[variable + (batching ? 1 : 0)];
+    const int64_t count = ElementCount(lengths.shape);
+    for (int64_t i = 0; i < count; ++i) {
+      const double value = ElementAsDouble(lengths.type, lengths.data, i);
+      if (value < 1 || value > static_cast<double>(size)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "input '", spec.name(), "': row ", i, " says ", Number(value), " elements of input '",
+            data_spec.name(), "' are real, but it holds ", size,
+            " along its variable dimension; expected a length in [1, ", size, "]"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckInputConstraints(const inference::ModelConfig& config,
+                                   const InferenceRequest& request) {
+  const bool batching = config.max_batch_size() > 0;
+  for (int i = 0; i < config.input_size(); ++i) {
+    const ModelInput& spec = config.input(i);
+    if (!spec.has_constraints() && !spec.has_ragged_padding()) continue;
+    const InputTensor& tensor = request.inputs[i];
+    if (absl::Status s = CheckLengths(spec, tensor, batching); !s.ok()) return s;
+    if (absl::Status s = CheckValues(spec, tensor); !s.ok()) return s;
+    if (!spec.constraints().lengths_of().empty()) {
+      if (absl::Status s = CheckLengthsOf(config, spec, tensor, request); !s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace speech

@@ -1,0 +1,127 @@
+#include "server/core/input_constraints.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/text_format.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "proto/grpc_service.pb.h"
+#include "server/core/tensor_codec.h"
+
+namespace speech {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+constexpr char kConfig[] = R"pb(
+  name: "speech"
+  max_batch_size: 8
+  input {
+    name: "TEXT" data_type: TYPE_INT64 dims: [ -1 ]
+    ragged_padding { pad_value: 0 }
+    constraints { min_value: 0 max_value: 147 min_length: 1 max_length: 6 }
+  }
+  input {
+    name: "AUDIO" data_type: TYPE_FP32 dims: [ -1 ]
+    constraints { min_length: 4 finite: true }
+  }
+  input {
+    name: "AUDIO_LENGTHS" data_type: TYPE_INT32 dims: [ 1 ]
+    constraints { lengths_of: "AUDIO" }
+  }
+  output { name: "OUT" data_type: TYPE_FP32 dims: [ 1 ] }
+)pb";
+
+template <typename T>
+void AddInput(inference::ModelInferRequest* message, const std::string& name,
+              const std::string& datatype, std::vector<int64_t> shape, const std::vector<T>& values) {
+  auto* input = message->add_inputs();
+  input->set_name(name);
+  input->set_datatype(datatype);
+  for (int64_t dim : shape) input->add_shape(dim);
+  message->add_raw_input_contents(
+      std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T)));
+}
+
+struct Request {
+  std::vector<int64_t> text = {1, 2, 3};
+  std::vector<float> audio = {0.1f, -0.2f, 0.3f, 0.0f, 0.5f};
+  int32_t audio_length = 5;
+};
+
+// Decodes `r` (which must decode) and checks its constraints.
+absl::Status Check(const Request& r) {
+  inference::ModelConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(kConfig, &config));
+  inference::ModelInferRequest message;
+  AddInput<int64_t>(&message, "TEXT", "INT64", {1, static_cast<int64_t>(r.text.size())}, r.text);
+  AddInput<float>(&message, "AUDIO", "FP32", {1, static_cast<int64_t>(r.audio.size())}, r.audio);
+  AddInput<int32_t>(&message, "AUDIO_LENGTHS", "INT32", {1, 1}, {r.audio_length});
+  InferenceRequest request;
+  absl::Status decoded = DecodeInferRequest(message, config, &request);
+  EXPECT_TRUE(decoded.ok()) << decoded;
+  return CheckInputConstraints(config, request);
+}
+
+void ExpectInvalid(const absl::Status& status, std::vector<std::string> parts) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  for (const std::string& part : parts) {
+    EXPECT_THAT(std::string(status.message()), HasSubstr(part));
+  }
+}
+
+TEST(InputConstraintsTest, AcceptsARequestWithinEveryRule) { EXPECT_TRUE(Check(Request()).ok()); }
+
+TEST(InputConstraintsTest, ValuesOutsideTheRangeAreRefusedWithTheirPosition) {
+  Request r;
+  r.text = {1, 148, 3};
+  ExpectInvalid(Check(r), {"input 'TEXT'", "element 1 is 148", "expected values in [0, 147]"});
+  r.text = {-1};
+  ExpectInvalid(Check(r), {"input 'TEXT'", "element 0 is -1"});
+}
+
+TEST(InputConstraintsTest, EmptyPaddedInputIsRefused) {
+  Request r;
+  r.text = {};
+  ExpectInvalid(Check(r), {"input 'TEXT'", "dimension 1 of shape [1, 0] is 0",
+                           "expected at least 1 element"});
+}
+
+TEST(InputConstraintsTest, LengthsOutsideTheLimitsAreRefused) {
+  Request r;
+  r.text = {1, 2, 3, 4, 5, 6, 7};
+  ExpectInvalid(Check(r), {"input 'TEXT'", "is 7, above the maximum 6 (constraints.max_length)"});
+  r = Request();
+  r.audio = {0.1f, 0.2f};
+  r.audio_length = 2;
+  ExpectInvalid(Check(r), {"input 'AUDIO'", "is 2, below the minimum 4 (constraints.min_length)"});
+}
+
+TEST(InputConstraintsTest, NonFiniteAudioIsRefused) {
+  Request r;
+  r.audio[2] = std::numeric_limits<float>::quiet_NaN();
+  ExpectInvalid(Check(r), {"input 'AUDIO'", "element 2 is nan", "expected finite values"});
+  r = Request();
+  r.audio[4] = -std::numeric_limits<float>::infinity();
+  ExpectInvalid(Check(r), {"input 'AUDIO'", "element 4 is -inf"});
+}
+
+TEST(InputConstraintsTest, LengthsThatDisagreeWithTheDataAreRefused) {
+  Request r;
+  r.audio_length = 6;
+  ExpectInvalid(Check(r), {"input 'AUDIO_LENGTHS'", "row 0 says 6 elements of input 'AUDIO'",
+                           "holds 5", "expected a length in [1, 5]"});
+  r.audio_length = 0;
+  ExpectInvalid(Check(r), {"row 0 says 0 elements"});
+  r.audio_length = 3;  // client-side padding: fewer real elements than sent
+  EXPECT_TRUE(Check(r).ok());
+}
+
+}  // namespace
+}  // namespace speech

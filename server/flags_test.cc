@@ -1,0 +1,219 @@
+// The server's command line: defaults, both value forms, bare booleans, every flag, every error
+// (each naming the flag and the value received) and the --help text.
+#include "server/flags.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace speech {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+constexpr char kRepository[] = "--model-repository=/models";
+
+// The message of the error that parsing `args` must fail with (INVALID_ARGUMENT).
+std::string ParseError(const std::vector<std::string>& args) {
+  absl::StatusOr<ServerFlags> flags = ParseServerFlags(args);
+  EXPECT_FALSE(flags.ok()) << "parsed without error";
+  if (flags.ok()) return "";
+  EXPECT_EQ(flags.status().code(), absl::StatusCode::kInvalidArgument) << flags.status();
+  return std::string(flags.status().message());
+}
+
+TEST(ParseServerFlagsTest, OnlyTheRepositoryGivesEveryDefault) {
+  absl::StatusOr<ServerFlags> flags = ParseServerFlags({kRepository});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->model_repository, "/models");
+  EXPECT_EQ(flags->grpc_address, "0.0.0.0");
+  EXPECT_EQ(flags->grpc_port, 8001);
+  EXPECT_TRUE(flags->allow_metrics);
+  EXPECT_EQ(flags->metrics_address, "0.0.0.0");
+  EXPECT_EQ(flags->metrics_port, 8002);
+  EXPECT_EQ(flags->exit_timeout_secs, 30);
+  EXPECT_EQ(flags->grpc_max_message_bytes, 268435456);
+  EXPECT_FALSE(flags->help);
+}
+
+TEST(ParseServerFlagsTest, AcceptsEqualsAndSeparateValueForms) {
+  absl::StatusOr<ServerFlags> joined =
+      ParseServerFlags({"--model-repository=/a", "--grpc-port=9001"});
+  ASSERT_TRUE(joined.ok()) << joined.status();
+  EXPECT_EQ(joined->model_repository, "/a");
+  EXPECT_EQ(joined->grpc_port, 9001);
+
+  absl::StatusOr<ServerFlags> separate =
+      ParseServerFlags({"--model-repository", "/b", "--grpc-port", "9002"});
+  ASSERT_TRUE(separate.ok()) << separate.status();
+  EXPECT_EQ(separate->model_repository, "/b");
+  EXPECT_EQ(separate->grpc_port, 9002);
+}
+
+TEST(ParseServerFlagsTest, ValueMayContainEqualsSigns) {
+  absl::StatusOr<ServerFlags> flags = ParseServerFlags({"--model-repository=/m/a=b"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->model_repository, "/m/a=b");
+}
+
+TEST(ParseServerFlagsTest, LaterFlagOverridesEarlierOne) {
+  absl::StatusOr<ServerFlags> flags =
+      ParseServerFlags({kRepository, "--grpc-port=1", "--grpc-port=2"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->grpc_port, 2);
+}
+
+TEST(ParseServerFlagsTest, BareBooleanMeansTrue) {
+  absl::StatusOr<ServerFlags> flags =
+      ParseServerFlags({kRepository, "--allow-metrics=false", "--allow-metrics"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_TRUE(flags->allow_metrics);
+}
+
+TEST(ParseServerFlagsTest, BooleanTakesTrueFalseOneAndZero) {
+  for (const auto& [value, expected] : std::vector<std::pair<std::string, bool>>{
+           {"true", true}, {"1", true}, {"false", false}, {"0", false}}) {
+    absl::StatusOr<ServerFlags> flags = ParseServerFlags({kRepository, "--allow-metrics=" + value});
+    ASSERT_TRUE(flags.ok()) << value << ": " << flags.status();
+    EXPECT_EQ(flags->allow_metrics, expected) << value;
+  }
+}
+
+TEST(ParseServerFlagsTest, BooleanTakesASeparateTrueOrFalseOnly) {
+  absl::StatusOr<ServerFlags> flags = ParseServerFlags({kRepository, "--allow-metrics", "false"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_FALSE(flags->allow_metrics);
+  // Anything else after a bare boolean is a positional argument, which is refused.
+  EXPECT_THAT(ParseError({kRepository, "--allow-metrics", "0"}),
+              HasSubstr("unexpected argument '0'"));
+}
+
+TEST(ParseServerFlagsTest, ValueFlagDoesNotSwallowTheNextFlag) {
+  EXPECT_THAT(ParseError({"--model-repository", "--grpc-port=1"}),
+              HasSubstr("flag '--model-repository' needs a value"));
+}
+
+TEST(ParseServerFlagsTest, SetsEveryFlag) {
+  absl::StatusOr<ServerFlags> flags = ParseServerFlags({
+      "--model-repository=/srv/models",
+      "--grpc-address=127.0.0.1",
+      "--grpc-port=0",
+      "--allow-metrics=false",
+      "--metrics-address=10.0.0.1",
+      "--metrics-port=65535",
+      "--exit-timeout-secs=86400",
+      "--grpc-max-message-bytes=1024",
+      "--help=false",
+  });
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->model_repository, "/srv/models");
+  EXPECT_EQ(flags->grpc_address, "127.0.0.1");
+  EXPECT_EQ(flags->grpc_port, 0);
+  EXPECT_FALSE(flags->allow_metrics);
+  EXPECT_EQ(flags->metrics_address, "10.0.0.1");
+  EXPECT_EQ(flags->metrics_port, 65535);
+  EXPECT_EQ(flags->exit_timeout_secs, 86400);
+  EXPECT_EQ(flags->grpc_max_message_bytes, 1024);
+  EXPECT_FALSE(flags->help);
+
+  absl::StatusOr<ServerFlags> largest = ParseServerFlags(
+      {kRepository, "--grpc-max-message-bytes=2147483647", "--exit-timeout-secs=0"});
+  ASSERT_TRUE(largest.ok()) << largest.status();
+  EXPECT_EQ(largest->grpc_max_message_bytes, 2147483647);
+  EXPECT_EQ(largest->exit_timeout_secs, 0);
+}
+
+TEST(ParseServerFlagsTest, HelpNeedsNoRepository) {
+  absl::StatusOr<ServerFlags> flags = ParseServerFlags({"--help"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_TRUE(flags->help);
+  EXPECT_TRUE(flags->model_repository.empty());
+}
+
+TEST(ParseServerFlagsTest, UnknownFlagIsNamed) {
+  EXPECT_THAT(ParseError({kRepository, "--grpc-prot=8001"}),
+              AllOf(HasSubstr("unknown flag '--grpc-prot'"), HasSubstr("--help")));
+  EXPECT_THAT(ParseError({kRepository, "--verbose"}), HasSubstr("unknown flag '--verbose'"));
+}
+
+TEST(ParseServerFlagsTest, MissingValueIsNamed) {
+  EXPECT_THAT(ParseError({kRepository, "--grpc-port"}),
+              HasSubstr("flag '--grpc-port' needs a value"));
+  EXPECT_THAT(ParseError({"--model-repository"}),
+              HasSubstr("flag '--model-repository' needs a value"));
+}
+
+TEST(ParseServerFlagsTest, OutOfRangeOrMalformedNumbersNameFlagAndValue) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"grpc-port", "65536"},
+      {"grpc-port", "-1"},
+      {"grpc-port", "80x"},
+      {"metrics-port", "70000"},
+      {"metrics-port", ""},
+      {"exit-timeout-secs", "-1"},
+      {"exit-timeout-secs", "86401"},
+      {"grpc-max-message-bytes", "1023"},
+      {"grpc-max-message-bytes", "2147483648"},
+      {"grpc-max-message-bytes", "lots"},
+  };
+  for (const auto& [flag, value] : bad) {
+    EXPECT_THAT(ParseError({kRepository, "--" + flag + "=" + value}),
+                HasSubstr("flag '--" + flag + "': bad value '" + value + "'"))
+        << flag << "=" << value;
+  }
+}
+
+TEST(ParseServerFlagsTest, BadValueMessageRepeatsTheFlagsHelp) {
+  EXPECT_THAT(ParseError({kRepository, "--grpc-port", "99999"}),
+              AllOf(HasSubstr("flag '--grpc-port': bad value '99999'"),
+                    HasSubstr("Port of the gRPC service")));
+}
+
+TEST(ParseServerFlagsTest, BadBooleanNamesFlagAndValue) {
+  EXPECT_THAT(ParseError({kRepository, "--allow-metrics=yes"}),
+              HasSubstr("flag '--allow-metrics': bad value 'yes'"));
+  EXPECT_THAT(ParseError({kRepository, "--help=maybe"}),
+              HasSubstr("flag '--help': bad value 'maybe'"));
+}
+
+TEST(ParseServerFlagsTest, EmptyStringValuesAreRefused) {
+  for (const std::string flag : {"model-repository", "grpc-address", "metrics-address"}) {
+    EXPECT_THAT(ParseError({kRepository, "--" + flag + "="}),
+                HasSubstr("flag '--" + flag + "': bad value ''"))
+        << flag;
+  }
+}
+
+TEST(ParseServerFlagsTest, RepositoryIsRequired) {
+  EXPECT_THAT(ParseError({}), HasSubstr("flag '--model-repository' is required"));
+  EXPECT_THAT(ParseError({"--grpc-port=9000"}), HasSubstr("flag '--model-repository' is required"));
+}
+
+TEST(ParseServerFlagsTest, PositionalArgumentIsRefused) {
+  EXPECT_THAT(ParseError({kRepository, "/other/models"}),
+              AllOf(HasSubstr("unexpected argument '/other/models'"), HasSubstr("--name=value")));
+  EXPECT_THAT(ParseError({"-grpc-port=1", kRepository}),
+              HasSubstr("unexpected argument '-grpc-port=1'"));
+}
+
+TEST(ServerUsageTest, ListsEveryFlagWithItsDefault) {
+  const std::string usage = ServerUsage();
+  for (const char* flag :
+       {"--model-repository=VALUE", "--grpc-address=VALUE", "--grpc-port=VALUE",
+        "--allow-metrics[=true|false]", "--metrics-address=VALUE", "--metrics-port=VALUE",
+        "--exit-timeout-secs=VALUE", "--grpc-max-message-bytes=VALUE", "--help[=true|false]"}) {
+    EXPECT_THAT(usage, HasSubstr(flag));
+  }
+  EXPECT_THAT(usage, HasSubstr("Usage: speech_server --model-repository=PATH"));
+  EXPECT_THAT(usage, AllOf(HasSubstr("Default 8001"), HasSubstr("Default 8002"),
+                           HasSubstr("Default 30"), HasSubstr("Default 268435456"),
+                           HasSubstr("Default true"), HasSubstr("Required")));
+}
+
+}  // namespace
+}  // namespace speech

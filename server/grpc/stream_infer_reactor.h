@@ -1,0 +1,57 @@
+// ModelStreamInfer: a bidirectional stream of inference requests. Each request read is started
+// at once (so a stream keeps several in flight and they batch like unary calls); responses are
+// written as requests finish, in completion order, each carrying its request's id. A request that
+// fails gets a response with `error_message` set and the stream stays open.
+#ifndef SPEECH_SERVER_GRPC_STREAM_INFER_REACTOR_H_
+#define SPEECH_SERVER_GRPC_STREAM_INFER_REACTOR_H_
+
+#include <deque>
+#include <memory>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/grpc_service.pb.h"
+#include "server/core/inference_core.h"
+
+namespace speech {
+
+// Owns itself: created by the gRPC service for each stream, deleted by gRPC's OnDone. Thread-safe:
+// completions arrive from instance threads while gRPC delivers reads and writes.
+class StreamInferReactor
+    : public grpc::ServerBidiReactor<inference::ModelInferRequest,
+                                     inference::ModelStreamInferResponse> {
+ public:
+  StreamInferReactor(InferenceCore* core, grpc::CallbackServerContext* context);
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnDone() override { delete this; }
+
+ private:
+  void ReadNext();
+  void QueueWrite(std::unique_ptr<inference::ModelStreamInferResponse> response);
+  // Finishes the stream once the client stopped sending and every response is written.
+  void MaybeFinish();
+
+  // Constant after construction.
+  InferenceCore* const core_;
+  grpc::CallbackServerContext* const context_;
+  // Touched only by the read callback, and by the constructor before the first read starts; a
+  // read is started only once the previous one is handled, so they never overlap.
+  std::unique_ptr<inference::ModelInferRequest> reading_;
+
+  absl::Mutex mutex_;
+  bool reads_done_ ABSL_GUARDED_BY(mutex_) = false;
+  bool writing_ ABSL_GUARDED_BY(mutex_) = false;
+  bool finished_ ABSL_GUARDED_BY(mutex_) = false;
+  int in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
+  // The front is being written while `writing_`.
+  std::deque<std::unique_ptr<inference::ModelStreamInferResponse>> writes_
+      ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace speech
+
+#endif  // SPEECH_SERVER_GRPC_STREAM_INFER_REACTOR_H_

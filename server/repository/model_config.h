@@ -1,0 +1,38 @@
+// Reading and checking a model's config.pbtxt (Triton's text format and field names).
+#ifndef SPEECH_SERVER_REPOSITORY_MODEL_CONFIG_H_
+#define SPEECH_SERVER_REPOSITORY_MODEL_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "proto/model_config.pb.h"
+
+namespace speech {
+
+// The only platform we run, and the backend name Triton gives it.
+inline constexpr char kTorchPlatform[] = "pytorch_libtorch";
+inline constexpr char kTorchBackend[] = "pytorch";
+inline constexpr char kDefaultModelFilename[] = "model.pt";
+
+// Our model parameter (Triton `parameters` syntax), "true" or "false", default false: a lone
+// request may run on the thread that received it when an instance is idle.
+inline constexpr char kInlineWhenIdleParameter[] = "execute_inline_when_idle";
+
+// Parses `<model_dir>/config.pbtxt`. Unknown fields and type errors fail with the file, line,
+// column and the parser's explanation. A missing file is NOT_FOUND.
+absl::StatusOr<inference::ModelConfig> ReadModelConfig(const std::string& model_dir);
+
+// Checks what this server supports and fills defaults (name from the directory, platform and
+// backend, default_model_filename, version_policy latest 1). Every error names the field and the
+// expected and received values; callers prefix the file.
+absl::Status ValidateModelConfig(const std::string& directory_name, inference::ModelConfig* config);
+
+// The versions (numeric subdirectories of `model_dir`) the configuration's version_policy
+// serves, in increasing order. Fails when none exists or a specific version is missing.
+absl::StatusOr<std::vector<int64_t>> SelectVersions(const std::string& model_dir,
+                                                    const inference::ModelConfig& config);
+
+}  // namespace speech
+
+#endif  // SPEECH_SERVER_REPOSITORY_MODEL_CONFIG_H_
