@@ -112,14 +112,18 @@ Chosen BestBatch(absl::Span<const PendingRequest> pending, size_t start, std::ve
   return batch;
 }
 
-// True when a batch of more rows at `length` would give more throughput than `rows` rows do.
+// True when some batch of more rows at `length` (up to max_batch_size) would cost less per row
+// than `rows` rows do: then companions are worth waiting for.
 bool LargerBatchPays(int64_t rows, int64_t length, const BatchPolicyOptions& options,
                      const BatchCostModel& cost) {
-  if (rows >= options.max_batch_size) return false;
   const double per_row_now = Seconds(cost, rows, length) / rows;
-  const double per_row_full =
-      Seconds(cost, options.max_batch_size, length) / options.max_batch_size;
-  return per_row_full < 0.98 * per_row_now;
+  std::vector<int64_t> larger = cost.row_counts();
+  larger.push_back(options.max_batch_size);
+  for (int64_t more : larger) {
+    if (more <= rows || more > options.max_batch_size) continue;
+    if (Seconds(cost, more, length) / more < 0.98 * per_row_now) return true;
+  }
+  return false;
 }
 
 BatchDecision DecideByCost(absl::Span<const PendingRequest> pending, size_t start,

@@ -90,8 +90,9 @@ struct BatchDecision {
 // - If the batch is full (rows == max_batch_size, or a compatible request did not fit), it is
 //   dispatched at once.
 // - If the start has waited max_queue_delay or longer, what was gathered is dispatched.
-// - With a cost model, when a full batch of that length would not cost less per row (a larger
-//   batch costs more per row on this hardware), what was gathered is dispatched at once.
+// - With a cost model, when no larger batch of that length (of the model's measured sizes, up to
+//   max_batch_size) would cost less per row (a larger batch costs more per row on this
+//   hardware), what was gathered is dispatched at once.
 // - Otherwise: Wait until start.arrival + max_queue_delay.
 //
 // Pure and thread-compatible. REQUIRES: ValidateBatchPolicyOptions(options) is OK; when

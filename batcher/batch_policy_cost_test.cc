@@ -107,6 +107,22 @@ TEST(CostPolicyTest, WhereBatchingPaysAPartialBatchWaitsForTheDelay) {
   EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(10), Dynamic(8), &cost)), ElementsAre(0, 1));
 }
 
+// Batching pays up to 2 rows and hurts beyond: a lone request still waits for one companion.
+TEST(CostPolicyTest, WaitsWhenSomeLargerBatchPaysEvenIfTheFullOneDoesNot) {
+  std::vector<CostSample> samples;
+  for (int64_t length : {10, 10000}) {
+    samples.push_back({1, length, absl::Milliseconds(10)});
+    samples.push_back({2, length, absl::Milliseconds(12)});
+    samples.push_back({8, length, absl::Milliseconds(200)});
+  }
+  auto cost = BatchCostModel::Create(samples);
+  ASSERT_TRUE(cost.ok());
+  std::vector<PendingRequest> pending = {Req(1000, 0)};
+  EXPECT_EQ(DecideBatch(pending, Ms(1), Dynamic(8), &*cost).kind, Kind::kWait);
+  pending.push_back(Req(1000, 1));
+  EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(1), Dynamic(8), &*cost)), ElementsAre(0, 1));
+}
+
 TEST(CostPolicyTest, APreferredSizeOrAFullBatchGoesAtOnce) {
   const BatchCostModel cost = BatchingPays();
   std::vector<PendingRequest> pending = {Req(1000, 0), Req(1000, 1)};

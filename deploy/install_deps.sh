@@ -7,9 +7,10 @@ PACKAGES=(
   bazel-bootstrap g++ git
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
   libtorch-dev python3-torch python3-numpy libopenblas0-pthread
-  libconcurrentqueue-dev libcpp-httplib-dev
+  libconcurrentqueue-dev libcpp-httplib-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   prometheus curl
+  espeak-ng sox
 )
 
 missing=()

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "client/command_line.h"
 #include "client/infer_inputs.h"
+#include "client/perf/length_range.h"
 
 namespace speech {
 namespace {
@@ -93,8 +94,8 @@ const CommandLine::Spec& FlagSpec() {
                        "request-rate-range", "request-distribution", "measurement-interval-ms",
                        "measurement-interval", "stability-percentage", "max-trials", "percentile",
                        "csv-file", "latency-chart", "input-data", "shape", "length",
-                       "length-range", "sample-count", "seed", "request-timeout-ms",
-                       "connect-timeout-ms"},
+                       "length-range", "sample-count", "seed", "sample-rate",
+                       "request-timeout-ms", "connect-timeout-ms"},
       /*bool_flags=*/{"help"}};
   return *spec;
 }
@@ -167,15 +168,19 @@ absl::Status ParseMeasurementFlags(const CommandLine& args, PerfFlags* flags) {
 }
 
 // What the requests carry: --input-data, --shape, --length, --length-range, --sample-count,
-// --seed.
+// --seed, --sample-rate.
 absl::Status ParseInputFlags(const CommandLine& args, PerfFlags* flags) {
   const std::string data = args.GetString("input-data", "random");
+  if (data.empty()) {
+    return absl::InvalidArgumentError(
+        "flag --input-data needs random, zero, a JSON file or a directory; got \"\"");
+  }
   if (data == "zero" || data == "zeros") {
     flags->inputs.fill_mode = FillMode::kZeros;
   } else if (data == "random") {
     flags->inputs.fill_mode = FillMode::kRandom;
   } else {
-    flags->inputs.input_data_dir = data;
+    flags->inputs.input_data = data;
   }
   if (absl::Status shapes = AddShapeFlags(args.GetAll("shape"), &flags->inputs.shapes);
       !shapes.ok()) {
@@ -186,17 +191,9 @@ absl::Status ParseInputFlags(const CommandLine& args, PerfFlags* flags) {
   if (*length <= 0) return absl::InvalidArgumentError("flag --length must be positive");
   flags->inputs.length = *length;
   if (args.Has("length-range")) {
-    absl::StatusOr<std::vector<double>> range =
-        ParseLoadRange(args.GetString("length-range"), /*integers=*/true);
-    const std::vector<absl::string_view> parts =
-        absl::StrSplit(args.GetString("length-range"), ':');
-    if (!range.ok() || parts.size() != 2) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--length-range: expected MIN:MAX with 0 < MIN <= MAX; got \"",
-                       args.GetString("length-range"), "\""));
-    }
-    flags->inputs.length_range =
-        std::make_pair(static_cast<int64_t>(range->front()), static_cast<int64_t>(range->back()));
+    absl::StatusOr<LengthRange> range = ParseLengthRange(args.GetString("length-range"));
+    if (!range.ok()) return range.status();
+    flags->inputs.length_range = *range;
   }
   absl::StatusOr<int64_t> samples = args.GetInt("sample-count", flags->inputs.sample_count);
   if (!samples.ok()) return samples.status();
@@ -207,6 +204,13 @@ absl::Status ParseInputFlags(const CommandLine& args, PerfFlags* flags) {
   absl::StatusOr<int64_t> seed = args.GetInt("seed", 0);
   if (!seed.ok()) return seed.status();
   flags->inputs.seed = static_cast<uint64_t>(*seed);
+  absl::StatusOr<int64_t> rate = args.GetInt("sample-rate", flags->inputs.sample_rate_hz);
+  if (!rate.ok()) return rate.status();
+  if (*rate <= 0 || *rate > 1000000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("flag --sample-rate must be in [1, 1000000] Hz; was ", *rate));
+  }
+  flags->inputs.sample_rate_hz = static_cast<int>(*rate);
   return absl::OkStatus();
 }
 
@@ -251,7 +255,8 @@ levels. Each level runs measurement windows until three in a row agree within th
 percentage in throughput and latency (or --max-trials windows pass), then reports one row:
 inferences/s, p50/p90/p95/p99 and average latency, and the latency split into client send,
 network+server send/recv, server queue, server compute input/infer/output and client receive
-(server columns from the ModelStatistics RPC; 0 with a warning when the server has none).
+(server columns from the ModelStatistics RPC; 0 with a warning when the server has none), and
+the mean batch the server formed (inferences per model execution over the same windows).
 Progress goes to stderr; the summary table to stdout.
 
 Target and model:
@@ -287,13 +292,29 @@ Measurement:
                                   the average when judging stability.
 
 Input data (shapes exclude the batch dimension, as in Triton):
-  --input-data=random|zero|DIR    Generated random values (default) or zeros, or raw
-                                  little-endian files from DIR: a file per input named after it,
-                                  or subdirectories of such files, one request each, cycled.
+  --input-data=random|zero|FILE.json|DIR
+                                  Generated random values (default) or zeros, or recorded
+                                  requests, cycled in order:
+                                  FILE.json  Triton's JSON input-data format, as NVIDIA's
+                                    perf_analyzer reads it: {"data": [{"NAME": VALUE, ...}, ...]},
+                                    one batch row per entry, every model input in each. VALUE
+                                    is [v, ...] (the input's --shape or model shape, its one
+                                    variable dimension sized by the count), {"content": [v, ...],
+                                    "shape": [D, ...]} or {"b64": "<raw little-endian bytes>",
+                                    "shape": [D, ...]} ("shape" optional). Values are numbers,
+                                    true/false for BOOL, strings for BYTES.
+                                  DIR of *.wav files  one batch row per file, in name order, for
+                                    the model's single FP32 input: mono 16-bit PCM or 32-bit
+                                    float at --sample-rate (never resampled or mixed down).
+                                  DIR of raw little-endian files  a file per input named after
+                                    it, or subdirectories of such files, one request each.
+                                  With -b N, a JSON or WAV request takes N consecutive entries
+                                  or files, which must have the same shapes.
+  --sample-rate=HZ                The sample rate WAV inputs must have (default 16000).
   --shape=NAME:D0,D1,...          Shape of input NAME (repeatable); -1 takes --length.
   --length=N                      Size of variable dimensions not fixed by --shape (default 128).
   --length-range=MIN:MAX          Instead, each generated request draws its length uniformly
-                                  from MIN..MAX.
+                                  from MIN..MAX (any span, e.g. 16000:560000) with --seed.
   --sample-count=N                Distinct generated requests, cycled (default 16).
   --seed=N                        Seed of generated values and lengths (default 0).
 

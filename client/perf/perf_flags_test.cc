@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -72,7 +73,7 @@ TEST(ParsePerfFlagsTest, Defaults) {
   EXPECT_EQ(flags->max_trials, 10);
   EXPECT_FALSE(flags->latency_percentile.has_value());
   EXPECT_EQ(flags->inputs.fill_mode, FillMode::kRandom);
-  EXPECT_TRUE(flags->inputs.input_data_dir.empty());
+  EXPECT_TRUE(flags->inputs.input_data.empty());
 }
 
 TEST(ParsePerfFlagsTest, RequestRateModeAndData) {
@@ -83,10 +84,38 @@ TEST(ParsePerfFlagsTest, RequestRateModeAndData) {
   EXPECT_EQ(flags->mode, LoadMode::kRequestRate);
   EXPECT_THAT(flags->load_levels, ElementsAre(100, 200, 300));
   EXPECT_EQ(flags->distribution, RequestDistribution::kPoisson);
-  EXPECT_EQ(flags->inputs.input_data_dir, "/data/wavs");
-  EXPECT_EQ(flags->inputs.length_range->first, 10);
-  EXPECT_EQ(flags->inputs.length_range->second, 50);
+  EXPECT_EQ(flags->inputs.input_data, "/data/wavs");
+  EXPECT_EQ(flags->inputs.length_range->min, 10);
+  EXPECT_EQ(flags->inputs.length_range->max, 50);
   EXPECT_EQ(flags->measurement_interval, absl::Milliseconds(250));
+}
+
+TEST(ParsePerfFlagsTest, LengthRangeOfAnySize) {
+  auto flags = Parse({"-m", "wav2vec2", "--length-range=16000:560000"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->inputs.length_range->min, 16000);
+  EXPECT_EQ(flags->inputs.length_range->max, 560000);
+  for (const char* bad : {"5", "0:10", "10:5", "1:2:3", "a:b"}) {
+    auto parsed = Parse({"-m", "x", absl::StrCat("--length-range=", bad)});
+    ASSERT_FALSE(parsed.ok()) << bad;
+    EXPECT_THAT(parsed.status().message(), HasSubstr("--length-range"));
+    EXPECT_THAT(parsed.status().message(), HasSubstr(absl::StrCat("got \"", bad, "\"")));
+  }
+}
+
+TEST(ParsePerfFlagsTest, RecordedInputDataAndSampleRate) {
+  auto flags = Parse({"-m", "fastpitch", "--input-data=ids.json"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->inputs.input_data, "ids.json");
+  EXPECT_EQ(flags->inputs.sample_rate_hz, 16000);
+  flags = Parse({"-m", "wav2vec2", "--input-data", "/data/wavs", "--sample-rate=8000"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->inputs.input_data, "/data/wavs");
+  EXPECT_EQ(flags->inputs.sample_rate_hz, 8000);
+  EXPECT_THAT(Parse({"-m", "x", "--sample-rate=0"}).status().message(),
+              HasSubstr("--sample-rate"));
+  EXPECT_FALSE(Parse({"-m", "x", "--sample-rate=fast"}).ok());
+  EXPECT_THAT(Parse({"-m", "x", "--input-data="}).status().message(), HasSubstr("--input-data"));
 }
 
 TEST(ParsePerfFlagsTest, PlainErrors) {
@@ -127,6 +156,7 @@ TEST(PerfUsageTest, DocumentsEveryFlag) {
                            "--length-range",
                            "--sample-count",
                            "--seed",
+                           "--sample-rate",
                            "--request-timeout-ms",
                            "--connect-timeout-ms",
                            "--help"}) {

@@ -20,6 +20,12 @@ std::string Milliseconds(absl::Duration duration) {
   return absl::StrFormat("%.3f", absl::ToDoubleMilliseconds(duration));
 }
 
+// The mean formed batch for the table: "-" without server executions.
+std::string BatchText(const PerfRow& row) {
+  if (row.server.execution_count == 0) return "-";
+  return absl::StrFormat("%.2f", row.server.mean_batch_size());
+}
+
 // Characters that cannot appear as they are in SVG text.
 std::string XmlEscape(const std::string& text) {
   std::string out;
@@ -116,24 +122,32 @@ std::string FormatLevelReport(const PerfRow& row, LoadMode mode) {
                         "usec + compute output %d usec\n",
                         Micros(b.server_queue), Micros(b.server_compute_input),
                         Micros(b.server_compute_infer), Micros(b.server_compute_output));
+  if (row.server.execution_count > 0) {
+    absl::StrAppendFormat(&out, "    Mean formed batch: %.2f (%d inferences in %d executions)\n",
+                          row.server.mean_batch_size(), row.server.inference_count,
+                          row.server.execution_count);
+  } else {
+    out += "    Mean formed batch: n/a (no server executions counted)\n";
+  }
   return out;
 }
 
+
 std::string FormatSummaryTable(absl::Span<const PerfRow> rows, LoadMode mode) {
   std::string out =
-      absl::StrFormat("%12s %12s %9s %9s %9s %9s %9s %8s %8s %8s %8s %8s %8s\n",
+      absl::StrFormat("%12s %12s %9s %9s %9s %9s %9s %8s %8s %8s %8s %8s %6s %8s\n",
                       LoadColumnName(mode), "infer/s", "p50 us", "p90 us", "p95 us", "p99 us",
-                      "avg us", "send", "net+srv", "queue", "infer", "recv", "errors");
+                      "avg us", "send", "net+srv", "queue", "infer", "recv", "batch", "errors");
   for (const PerfRow& row : rows) {
     const ClientSummary& c = row.client;
     const LatencyBreakdown& b = row.breakdown;
     absl::StrAppendFormat(
-        &out, "%12s %12.2f %9d %9d %9d %9d %9d %8d %8d %8d %8d %8d %8d%s\n", LoadText(row.load),
-        c.inferences_per_second, Micros(c.p50), Micros(c.p90), Micros(c.p95), Micros(c.p99),
-        Micros(c.average), Micros(b.client_send), Micros(b.network_server_send_recv),
-        Micros(b.server_queue),
+        &out, "%12s %12.2f %9d %9d %9d %9d %9d %8d %8d %8d %8d %8d %6s %8d%s\n",
+        LoadText(row.load), c.inferences_per_second, Micros(c.p50), Micros(c.p90),
+        Micros(c.p95), Micros(c.p99), Micros(c.average), Micros(b.client_send),
+        Micros(b.network_server_send_recv), Micros(b.server_queue),
         Micros(b.server_compute_input + b.server_compute_infer + b.server_compute_output),
-        Micros(b.client_recv), c.error_count, row.stable ? "" : " unstable");
+        Micros(b.client_recv), BatchText(row), c.error_count, row.stable ? "" : " unstable");
   }
   return out;
 }

@@ -22,6 +22,9 @@ struct PerfRow {
   int64_t batch_size = 1;
   ClientSummary client;
   LatencyBreakdown breakdown;
+  // The server's side of the reported windows (DiffServerStatistics), including the batches it
+  // formed; all zero when the server gave no statistics.
+  ServerBreakdown server;
   // False when the windows never agreed within --max-trials; the row is then the last windows'.
   bool stable = true;
 };
@@ -42,7 +45,8 @@ std::string CsvLine(const PerfRow& row);
 // The header and one line per row, each ending in a newline.
 std::string FormatCsv(absl::Span<const PerfRow> rows, LoadMode mode);
 
-// The per-level report printed after a level is measured (Triton's layout, shortened).
+// The per-level report printed after a level is measured (Triton's layout, shortened), with the
+// mean batch the server formed.
 std::string FormatLevelReport(const PerfRow& row, LoadMode mode);
 
 // A fixed-width table of every row for the terminal.

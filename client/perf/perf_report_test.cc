@@ -72,6 +72,23 @@ TEST(TextTest, LevelReportAndTableMentionErrorsAndInstability) {
   EXPECT_THAT(FormatSummaryTable(rows, LoadMode::kConcurrency), HasSubstr("unstable"));
 }
 
+TEST(TextTest, LevelReportAndTableShowTheMeanFormedBatch) {
+  PerfRow row = Row(4, 100, 1000);
+  row.server.inference_count = 342;
+  row.server.execution_count = 100;
+  EXPECT_THAT(FormatLevelReport(row, LoadMode::kConcurrency),
+              HasSubstr("Mean formed batch: 3.42 (342 inferences in 100 executions)"));
+  const std::vector<PerfRow> rows = {row, Row(8, 100, 1000)};
+  const std::vector<std::string> lines =
+      absl::StrSplit(FormatSummaryTable(rows, LoadMode::kConcurrency), '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[0], HasSubstr(" batch "));
+  EXPECT_THAT(lines[1], HasSubstr(" 3.42 "));
+  EXPECT_THAT(lines[2], HasSubstr(" - "));
+  EXPECT_THAT(FormatLevelReport(Row(8, 100, 1000), LoadMode::kConcurrency),
+              HasSubstr("Mean formed batch: n/a"));
+}
+
 TEST(ChartTest, SvgHasOnePointPerRowPerSeries) {
   const std::vector<PerfRow> rows = {Row(1, 100, 1000), Row(2, 180, 1100), Row(4, 200, 2000)};
   const std::string svg = LatencyChartSvg(rows, LoadMode::kConcurrency, "a <b> & c");

@@ -117,6 +117,7 @@ absl::StatusOr<PerfRow> Profiler::Measure(LoadMode mode, double load_value, int6
     }
   }
   row.breakdown = ComposeBreakdown(row.client, server);
+  row.server = server;
   return row;
 }
 

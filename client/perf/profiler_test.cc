@@ -37,8 +37,8 @@ class ScriptedLoad final : public LoadSource {
   bool primed_ = false;
 };
 
-// Snapshots whose counters grow by 100 requests of 10 us queue and 50 us infer each call, or
-// an error.
+// Snapshots whose counters grow by 100 requests of 10 us queue and 50 us infer each call, with
+// 400 inferred rows (4 per request) in 25 executions: 16 rows per execution. Or an error.
 class ScriptedStatistics final : public StatisticsSource {
  public:
   explicit ScriptedStatistics(absl::Status error = absl::OkStatus()) : error_(error) {}
@@ -53,7 +53,8 @@ class ScriptedStatistics final : public StatisticsSource {
     s->mutable_queue()->set_ns(n * 10000);
     s->mutable_compute_infer()->set_count(n);
     s->mutable_compute_infer()->set_ns(n * 50000);
-    stats.set_execution_count(n);
+    stats.set_inference_count(4 * n);
+    stats.set_execution_count(n / 4);
     return stats;
   }
   int calls = 0;
@@ -98,6 +99,9 @@ TEST(ProfilerTest, StopsAtTheFirstThreeAgreeingWindows) {
   EXPECT_EQ(row->breakdown.server_queue, absl::Microseconds(10));
   EXPECT_EQ(row->breakdown.server_compute_infer, absl::Microseconds(50));
   EXPECT_EQ(row->breakdown.client_send, absl::Microseconds(2));
+  EXPECT_EQ(row->server.inference_count, 1200);  // three windows
+  EXPECT_EQ(row->server.execution_count, 75);
+  EXPECT_DOUBLE_EQ(row->server.mean_batch_size(), 16.0);
   EXPECT_THAT(progress.str(), HasSubstr("window 4/10"));
   EXPECT_THAT(progress.str(), HasSubstr("(stable)"));
 }

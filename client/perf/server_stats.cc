@@ -54,6 +54,7 @@ absl::StatusOr<ServerBreakdown> DiffServerStatistics(const inference::ModelStati
   const inference::InferStatistics& b = before.inference_stats();
   const inference::InferStatistics& a = after.inference_stats();
   bool ok = after.execution_count() >= before.execution_count() &&
+            after.inference_count() >= before.inference_count() &&
             a.success().count() >= b.success().count();
   ServerBreakdown breakdown;
   breakdown.queue = AverageDelta(b.queue(), a.queue(), ok);
@@ -65,6 +66,8 @@ absl::StatusOr<ServerBreakdown> DiffServerStatistics(const inference::ModelStati
         "statistics of model \"", after.name(), "\" went backwards (did the server restart?)"));
   }
   breakdown.request_count = static_cast<int64_t>(a.success().count() - b.success().count());
+  breakdown.inference_count =
+      static_cast<int64_t>(after.inference_count() - before.inference_count());
   breakdown.execution_count =
       static_cast<int64_t>(after.execution_count() - before.execution_count());
   return breakdown;

@@ -17,8 +17,10 @@ namespace speech {
 // What the server spent per request during a window. All zero when the server gave no
 // statistics. A plain value type.
 struct ServerBreakdown {
-  // Requests the server finished successfully in the window, and model executions (batches).
+  // Requests the server finished successfully in the window, batch elements it inferred (rows:
+  // a request of batch size 4 counts 4) and model executions (batches).
   int64_t request_count = 0;
+  int64_t inference_count = 0;
   int64_t execution_count = 0;
   // Average time per request in each phase: the phase's accumulated nanoseconds divided by its
   // request count over the window (zero when the count did not move).
@@ -28,6 +30,12 @@ struct ServerBreakdown {
   absl::Duration compute_output = absl::ZeroDuration();
 
   absl::Duration compute() const { return compute_input + compute_infer + compute_output; }
+
+  // The mean batch the server formed: inferences per execution over the window; 0 when it
+  // executed nothing.
+  double mean_batch_size() const {
+    return execution_count > 0 ? static_cast<double>(inference_count) / execution_count : 0;
+  }
 };
 
 // The entry of `response` for model `name` and `version` (`version` empty: the only entry with

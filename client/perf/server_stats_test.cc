@@ -43,7 +43,9 @@ TEST(DiffServerStatisticsTest, PerRequestAveragesOverTheWindow) {
   absl::StatusOr<ServerBreakdown> diff = DiffServerStatistics(Stats(kBefore), Stats(kAfter));
   ASSERT_TRUE(diff.ok()) << diff.status();
   EXPECT_EQ(diff->request_count, 200);
+  EXPECT_EQ(diff->inference_count, 200);
   EXPECT_EQ(diff->execution_count, 50);
+  EXPECT_DOUBLE_EQ(diff->mean_batch_size(), 4.0);
   EXPECT_EQ(diff->queue, absl::Microseconds(20));
   EXPECT_EQ(diff->compute_input, absl::Microseconds(2));
   EXPECT_EQ(diff->compute_infer, absl::Microseconds(30));
@@ -55,6 +57,7 @@ TEST(DiffServerStatisticsTest, NoNewRequestsGivesZeros) {
   absl::StatusOr<ServerBreakdown> diff = DiffServerStatistics(Stats(kAfter), Stats(kAfter));
   ASSERT_TRUE(diff.ok());
   EXPECT_EQ(diff->request_count, 0);
+  EXPECT_EQ(diff->mean_batch_size(), 0);
   EXPECT_EQ(diff->queue, absl::ZeroDuration());
   EXPECT_EQ(diff->compute(), absl::ZeroDuration());
 }

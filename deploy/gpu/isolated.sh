@@ -18,10 +18,10 @@ HIDDEN_PACKAGES=(
   libgrpc++1.51 libgrpc29 libgrpc++-dev libgrpc-dev protobuf-compiler-grpc
   libprotobuf32 libprotoc32 libprotobuf-dev protobuf-compiler libprotobuf-lite32
   libabsl20220623 libabsl-dev libre2-9 libre2-dev libc-ares2 libc-ares-dev
-  libconcurrentqueue-dev libcpp-httplib0.11 libcpp-httplib-dev
+  libconcurrentqueue-dev nlohmann-json3-dev libcpp-httplib0.11 libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libbenchmark1debian libbenchmark-dev
 )
-HIDDEN_INCLUDE_DIRS=(grpc grpcpp grpc++ google/protobuf absl gtest gmock concurrentqueue benchmark re2)
+HIDDEN_INCLUDE_DIRS=(grpc grpcpp grpc++ google/protobuf absl gtest gmock concurrentqueue nlohmann benchmark re2)
 
 exec unshare -m --propagation private bash -s -- "$@" <<EOF
 set -e

@@ -28,8 +28,8 @@ PACKAGES=(
   libprotobuf32 libprotoc32 libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # Abseil 20220623
   libabsl20220623 libabsl-dev
-  # header-only lock-free queue
-  libconcurrentqueue-dev
+  # header-only: the lock-free queue and the JSON library (REST, perf_analyzer's input data)
+  libconcurrentqueue-dev nlohmann-json3-dev
   # cpp-httplib (compiled in Debian, built with OpenSSL, zlib and brotli: their headers too)
   libcpp-httplib0.11 libcpp-httplib-dev libbrotli1 libbrotli-dev libssl-dev zlib1g-dev
   # tests and benchmarks (gtest/gmock are static libraries in Debian)

@@ -4,7 +4,9 @@
 
 A human sanity check: it prints each model's input and output shapes and
 dtypes, picking sample inputs from the names and types in config.pbtxt so it
-also works on repositories it did not write.
+also works on repositories it did not write. Inputs the server builds from
+the batch (`batch_input`, e.g. wav2vec2's AUDIO_LENGTHS) are made here from
+the samples as the server would, after the configured inputs.
 """
 
 import os
@@ -26,6 +28,39 @@ def _inputs_from_config(text: str) -> List[Tuple[str, torch.dtype,
                        r'dims:\s*\[([^\]]*)\]', block)
     return [(n, _DTYPES[t], [int(d) for d in dims.split(",")])
             for n, t, dims in found]
+
+
+def _batch_inputs_from_config(text: str) -> List[Tuple[str, str, torch.dtype,
+                                                       str]]:
+    """(target_name, kind, dtype, source_input) of each batch_input."""
+    block = re.search(r"^batch_input\s*\[(.*?)^\]", text, re.S | re.M)
+    if block is None:
+        return []
+    found = []
+    for item in re.findall(r"\{([^{}]*)\}", block.group(1)):
+        def field(pattern: str) -> str:
+            match = re.search(pattern, item)
+            assert match, f"batch_input without {pattern}: {item}"
+            return match.group(1)
+        found.append((field(r'target_name:\s*\[?\s*"(\w+)"'),
+                      field(r"kind:\s*(\w+)"),
+                      _DTYPES[field(r"data_type:\s*(\w+)")],
+                      field(r'source_input:\s*\[?\s*"(\w+)"')))
+    return found
+
+
+def _batch_input(kind: str, dtype: torch.dtype,
+                 source: torch.Tensor) -> torch.Tensor:
+    """What the server passes for an unpadded batch of `source`."""
+    rows, item = source.shape[0], list(source.shape[1:])
+    if kind == "BATCH_ELEMENT_COUNT":
+        count = 1
+        for d in item:
+            count *= d
+        return torch.full((rows, 1), count, dtype=dtype)
+    if kind == "BATCH_ITEM_SHAPE":
+        return torch.tensor([item] * rows, dtype=dtype)
+    raise ValueError(f"batch_input kind {kind} is not supported")
 
 
 def _sample(model_name: str, dtype: torch.dtype,
@@ -57,10 +92,16 @@ def main() -> int:
         if not (os.path.isfile(config) and os.path.isfile(path)):
             continue
         with open(config) as f:
-            specs = _inputs_from_config(f.read())
+            text = f.read()
+        specs = _inputs_from_config(text)
         inputs = [_sample(name, dtype, dims) for _, dtype, dims in specs]
+        names = [n for n, _, _ in specs]
+        for target, kind, dtype, source in _batch_inputs_from_config(text):
+            inputs.append(_batch_input(kind, dtype,
+                                       inputs[names.index(source)]))
+            names.append(target)
         shown = ", ".join(f"{n} {_describe(x)}"
-                          for (n, _, _), x in zip(specs, inputs))
+                          for n, x in zip(names, inputs))
         try:
             with torch.inference_mode():
                 out = torch.jit.load(path)(*inputs)

@@ -3,11 +3,15 @@
 Each model module exposes `build(size, dtype)` returning a scripted module and
 a `ModelSpec` describing its Triton config; this file turns the spec into
 config.pbtxt text and keeps the writers free of formatting details.
+
+Specs may use the server's variable-length batching (proto/model_config.proto:
+`ragged_padding`, `constraints`, `batch_input`, `batch_output`);
+`plain_triton(spec)` strips those for configs that behave as Triton's own.
 """
 
 import dataclasses
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 
@@ -20,6 +24,38 @@ class TensorSpec:
     # The model's own per-item shape when it differs from `dims` (Triton's
     # `reshape`), e.g. [] for a per-item scalar that clients see as [1].
     reshape: Optional[Sequence[int]] = None
+    # Inputs only. When set, requests of different lengths share a batch and
+    # the server pads each item's variable dims with this value
+    # (`ragged_padding { pad_value: V }`).
+    pad_value: Optional[float] = None
+    # Inputs only: `constraints { key: value ... }` checked when a request is
+    # decoded, e.g. {"min_length": 1, "finite": True}; written in dict order.
+    constraints: Optional[Dict[str, Union[bool, int, float, str]]] = None
+
+
+@dataclasses.dataclass
+class BatchInputSpec:
+    """A tensor the server builds from the batch (Triton's `batch_input`).
+
+    forward() receives it after the configured inputs, in list order.
+    """
+    kind: str            # e.g. "BATCH_ELEMENT_COUNT".
+    target_name: str
+    data_type: str       # "TYPE_INT32" or "TYPE_INT64".
+    source_input: str
+
+
+@dataclasses.dataclass
+class BatchOutputSpec:
+    """How outputs are cut back per request (Triton's `batch_output`).
+
+    BATCH_SCATTER_WITH_INPUT_SHAPE names a `source_input`;
+    BATCH_SCATTER_WITH_OUTPUT_LENGTHS names a `source_output`.
+    """
+    kind: str
+    target_names: Sequence[str]
+    source_input: Optional[str] = None
+    source_output: Optional[str] = None
 
 
 @dataclasses.dataclass
@@ -42,6 +78,38 @@ class ModelSpec:
     # Triton `parameters` (string values), e.g. the server's
     # execute_inline_when_idle.
     parameters: Optional[Dict[str, str]] = None
+    # Variable-length batching: tensors the server adds to forward()'s
+    # arguments, and how padded outputs are cut back per request. Once an
+    # input has a pad_value, every output with a -1 dim needs a batch output.
+    batch_inputs: Optional[List[BatchInputSpec]] = None
+    batch_outputs: Optional[List[BatchOutputSpec]] = None
+
+
+def plain_triton(spec: ModelSpec) -> ModelSpec:
+    """A copy of `spec` without this server's extensions nor what needs them.
+
+    Without ragged_padding Triton batches only requests of the same shape, and
+    its batch_input / batch_output need ragged inputs, so all four go.
+    """
+    return dataclasses.replace(
+        spec,
+        inputs=[dataclasses.replace(t, pad_value=None, constraints=None)
+                for t in spec.inputs],
+        batch_inputs=None, batch_outputs=None)
+
+
+def _value_text(value: Union[bool, int, float, str]) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _names(names: Sequence[str]) -> str:
+    return "[ " + ", ".join(f'"{n}"' for n in names) + " ]"
 
 
 def _tensor_block(tensors: List[TensorSpec]) -> str:
@@ -52,14 +120,50 @@ def _tensor_block(tensors: List[TensorSpec]) -> str:
         if t.reshape is not None:
             shape = ", ".join(str(d) for d in t.reshape)
             reshape = f"    reshape {{ shape: [ {shape} ] }}\n"
+        extensions = ""
+        if t.pad_value is not None:
+            extensions += (f"    ragged_padding {{ pad_value: "
+                           f"{_value_text(t.pad_value)} }}\n")
+        if t.constraints:
+            rules = " ".join(f"{k}: {_value_text(v)}"
+                             for k, v in t.constraints.items())
+            extensions += f"    constraints {{ {rules} }}\n"
         items.append(
             "  {\n"
             f'    name: "{t.name}"\n'
             f"    data_type: {t.data_type}\n"
             f"    dims: [ {dims} ]\n"
-            + reshape +
+            + reshape + extensions +
             "  }")
     return "[\n" + ",\n".join(items) + "\n]"
+
+
+def _batch_input_block(specs: List[BatchInputSpec]) -> str:
+    items = [
+        "  {\n"
+        f"    kind: {b.kind}\n"
+        f"    target_name: {_names([b.target_name])}\n"
+        f"    data_type: {b.data_type}\n"
+        f"    source_input: {_names([b.source_input])}\n"
+        "  }" for b in specs]
+    return "batch_input [\n" + ",\n".join(items) + "\n]"
+
+
+def _batch_output_block(specs: List[BatchOutputSpec]) -> str:
+    items = []
+    for b in specs:
+        sources = ""
+        if b.source_input is not None:
+            sources += f"    source_input: {_names([b.source_input])}\n"
+        if b.source_output is not None:
+            sources += f"    source_output: {_names([b.source_output])}\n"
+        items.append(
+            "  {\n"
+            f"    target_name: {_names(b.target_names)}\n"
+            f"    kind: {b.kind}\n"
+            + sources +
+            "  }")
+    return "batch_output [\n" + ",\n".join(items) + "\n]"
 
 
 def render_config(spec: ModelSpec) -> str:
@@ -70,9 +174,14 @@ def render_config(spec: ModelSpec) -> str:
         f"max_batch_size: {spec.max_batch_size}",
         "input " + _tensor_block(spec.inputs),
         "output " + _tensor_block(spec.outputs),
-        "instance_group [\n  {\n"
-        f"    count: {spec.instance_count}\n    kind: {spec.instance_kind}\n  }}\n]",
     ]
+    if spec.batch_inputs:
+        lines.append(_batch_input_block(spec.batch_inputs))
+    if spec.batch_outputs:
+        lines.append(_batch_output_block(spec.batch_outputs))
+    lines.append(
+        "instance_group [\n  {\n"
+        f"    count: {spec.instance_count}\n    kind: {spec.instance_kind}\n  }}\n]")
     if spec.dynamic_batching:
         body = []
         if spec.preferred_batch_sizes:
@@ -88,6 +197,46 @@ def render_config(spec: ModelSpec) -> str:
     if spec.warmup:
         lines.append("model_warmup [\n  {\n" + spec.warmup + "\n  }\n]")
     return "\n".join(lines) + "\n"
+
+
+# An item's outputs in a padded batch may differ from its outputs alone by
+# float rounding (other kernels for other shapes), not by more.
+PADDED_RELATIVE_TOLERANCE = 1e-4
+
+
+@dataclasses.dataclass
+class PaddedCheck:
+    """How far items' outputs in a padded batch are from their outputs alone.
+
+    `max_relative` is each item's largest absolute difference over the largest
+    magnitude of its output alone, the worst over items and outputs compared.
+    """
+    max_abs: float = 0.0
+    max_relative: float = 0.0
+    note: str = ""                  # What else was compared, and held.
+    failure: Optional[str] = None   # A non-value comparison that failed.
+
+    def add(self, batched: torch.Tensor, alone: torch.Tensor) -> None:
+        """Compares one item's output (already cut to its own sizes)."""
+        diff = float((batched.double() - alone.double()).abs().max())
+        scale = float(alone.double().abs().max())
+        self.max_abs = max(self.max_abs, diff)
+        self.max_relative = max(self.max_relative,
+                                diff / scale if scale > 0 else diff)
+
+    @property
+    def ok(self) -> bool:
+        return (self.failure is None
+                and self.max_relative <= PADDED_RELATIVE_TOLERANCE)
+
+    def __str__(self) -> str:
+        if self.failure is not None:
+            return f"FAILED: {self.failure}"
+        status = "ok" if self.ok else "FAILED"
+        note = f"{self.note}, " if self.note else ""
+        return (f"{status} ({note}max |diff| {self.max_abs:.1e}, relative "
+                f"{self.max_relative:.1e}, limit "
+                f"{PADDED_RELATIVE_TOLERANCE:.0e})")
 
 
 def float_type(dtype: str) -> str:

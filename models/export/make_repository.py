@@ -2,13 +2,20 @@
 
     /usr/bin/python3 models/export/make_repository.py --out DIR \
         [--size tiny|full] [--dtype fp32|fp16] \
-        [--models identity,simple,fastpitch,wav2vec2]
+        [--models identity,simple,fastpitch,wav2vec2] [--plain-triton]
 
 produces DIR/<model>/config.pbtxt and DIR/<model>/1/model.pt for each model
 and prints one line per model. Weights come from fixed seeds, so repeated runs
 write the same weights. Each saved file is loaded back and run before its line
 is printed, so a line means "this file works", not just "this file exists".
-Runs are byte-for-byte reproducible (see _pin_hash_seed).
+Models that take padded batches are also run on items alone and padded
+together; the exit status is 1 when an item's outputs differ by more than
+float rounding (common.PADDED_RELATIVE_TOLERANCE). Runs are byte-for-byte
+reproducible (see _pin_hash_seed).
+
+--plain-triton writes configs without this server's variable-length batching
+(Triton's own behaviour: only requests of the same shape batch), for
+benchmarks against it; wav2vec2 then takes AUDIO alone.
 """
 
 import argparse
@@ -24,27 +31,48 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fastpitch  # noqa: E402
 import simple_models  # noqa: E402
 import wav2vec2  # noqa: E402
-from common import ModelSpec, median_ms, render_config  # noqa: E402
+from common import (ModelSpec, median_ms, plain_triton,  # noqa: E402
+                    render_config)
 
 ALL_MODELS = ["identity", "simple", "fastpitch", "wav2vec2"]
 
 
-def _builders(size: str, dtype: str) -> Dict[str, Callable[[], Tuple[
-        torch.jit.ScriptModule, ModelSpec]]]:
-    return {
+Builder = Callable[[], Tuple[torch.jit.ScriptModule, ModelSpec]]
+
+
+def _plain(build: Builder) -> Builder:
+    def wrapped() -> Tuple[torch.jit.ScriptModule, ModelSpec]:
+        model, spec = build()
+        return model, plain_triton(spec)
+    return wrapped
+
+
+def _builders(size: str, dtype: str, plain: bool) -> Dict[str, Builder]:
+    builders = {
         "identity": simple_models.build_identity,
         "simple": simple_models.build_simple,
         "fastpitch": lambda: fastpitch.build(size, dtype),
         "wav2vec2": lambda: wav2vec2.build(size, dtype),
     }
+    if not plain:
+        return builders
+    builders = {name: _plain(build) for name, build in builders.items()}
+    # Without the server's lengths input its module takes audio alone.
+    builders["wav2vec2"] = lambda: wav2vec2.build_plain_triton(size, dtype)
+    return builders
 
 
-def _check(name: str, model: torch.jit.ScriptModule, dtype: str) -> List[str]:
-    """Runs the reloaded model; returns notes for the progress line."""
+def _check(name: str, model: torch.jit.ScriptModule, dtype: str,
+           plain: bool) -> Tuple[List[str], bool]:
+    """Runs the reloaded model; returns (notes for its progress line, ok).
+
+    ok is false when its padded-batch check (where it has one) failed.
+    """
     if dtype == "fp16" and name in ("fastpitch", "wav2vec2"):
         # This torch build has no fp16 CPU kernels (conv, linear, layer norm).
-        return ["not run: fp16 needs a GPU"]
+        return ["not run: fp16 needs a GPU"], True
     notes = []
+    padded = None
     with torch.inference_mode():
         if name == "identity":
             x = torch.randn(4, 10)
@@ -65,15 +93,24 @@ def _check(name: str, model: torch.jit.ScriptModule, dtype: str) -> List[str]:
             mel = model(one)[0]
             notes.append(f"{median_ms(lambda: model(one)):.1f} ms "
                          f"[1,128] symbols -> mel {list(mel.shape)}")
-            notes.append("padded batch "
-                         + fastpitch.padded_batch_check(model))
+            # The module is the same with either config.
+            padded = fastpitch.padded_batch_check(model)
         elif name == "wav2vec2":
             audio = wav2vec2.random_audio(1, 16000, seed=3)
-            logits = model(audio)
-            assert logits.shape[1] == wav2vec2.frames_for(16000)
-            notes.append(f"{median_ms(lambda: model(audio)):.1f} ms "
+            args = [audio] if plain else [audio,
+                                          wav2vec2.full_lengths(audio)]
+            logits, frames = model(*args)
+            n = wav2vec2.frames_for(16000)
+            assert logits.shape[1] == n and int(frames[0, 0]) == n
+            notes.append(f"{median_ms(lambda: model(*args)):.1f} ms "
                          f"1 s audio -> logits {list(logits.shape)}")
-    return notes
+            if plain:
+                notes.append("padded batch not used (plain Triton)")
+            else:
+                padded = wav2vec2.padded_batch_check(model)
+    if padded is not None:
+        notes.append(f"padded batch {padded}")
+    return notes, padded is None or padded.ok
 
 
 def _pin_hash_seed() -> None:
@@ -101,6 +138,10 @@ def main() -> int:
     parser.add_argument("--instance-kind", choices=["cpu", "gpu"],
                         help="where instances run (default: cpu for tiny, "
                              "gpu for full)")
+    parser.add_argument("--plain-triton", action="store_true",
+                        help="configs without ragged_padding, constraints, "
+                             "batch_input and batch_output (Triton's own "
+                             "batching of same-shape requests only)")
     args = parser.parse_args()
     kind = args.instance_kind or ("gpu" if args.size == "full" else "cpu")
 
@@ -109,7 +150,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown models {unknown}; known: {ALL_MODELS}")
 
-    builders = _builders(args.size, args.dtype)
+    builders = _builders(args.size, args.dtype, args.plain_triton)
+    failed = []
     for name in names:
         start = time.perf_counter()
         model, spec = builders[name]()
@@ -120,12 +162,20 @@ def main() -> int:
             f.write(render_config(spec))
         path = os.path.join(model_dir, "1", "model.pt")
         torch.jit.save(model, path)
-        notes = _check(name, torch.jit.load(path), args.dtype)
+        notes, ok = _check(name, torch.jit.load(path), args.dtype,
+                           args.plain_triton)
+        if not ok:
+            failed.append(name)
         params = sum(p.numel() for p in model.parameters())
         mb = os.path.getsize(path) / 1e6
         print(f"{name:<10} {args.size}/{args.dtype}  {params / 1e6:7.3f} M "
               f"params  {mb:8.3f} MB  {time.perf_counter() - start:5.1f} s  "
               + "  ".join(notes), flush=True)
+    if failed:
+        print(f"padded-batch check failed for {', '.join(failed)}: an "
+              f"item's outputs depend on what it is batched with",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,6 +4,16 @@
 LayerNorm + projection -> convolutional positional embedding -> post-LN
 transformer -> linear to 32 CTC classes (fairseq's letter vocabulary size).
 Weights are seeded random: the server cares about shapes and cost, not text.
+
+forward(audio, audio_lengths) takes a padded batch and each item's sample
+count, as the server's variable-length batching supplies them. Padding is
+masked wherever it would leak into real frames, so an item's logits over its
+own frames do not depend on what it was batched with: the input and every
+conv block's output are zeroed past the item's valid length, the first
+block's GroupNorm takes its statistics over valid frames only, the positional
+conv sees zeros there, and attention ignores padded keys. On an unpadded item
+every mask is all ones and the graph computes what an unmasked one would, up
+to float rounding.
 """
 
 import dataclasses
@@ -14,7 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common import ModelSpec, TensorSpec, float_type, torch_dtype
+from common import (BatchInputSpec, BatchOutputSpec, ModelSpec, PaddedCheck,
+                    TensorSpec, float_type, plain_triton, torch_dtype)
 
 
 @dataclasses.dataclass
@@ -40,20 +51,87 @@ CONFIGS = {
 }
 
 
+def conv_lengths(lengths: torch.Tensor, kernel: int,
+                 stride: int) -> torch.Tensor:
+    """Valid output frames of an unpadded conv for `lengths` valid inputs.
+
+    Output frame t reads inputs [t * stride, t * stride + kernel), so it is
+    valid when all of those are; fewer than `kernel` inputs give no frame.
+    """
+    out = torch.div(lengths - kernel, stride, rounding_mode="floor") + 1
+    return out.clamp(min=0)
+
+
+def time_mask(lengths: torch.Tensor, n_frames: int) -> torch.Tensor:
+    """[B, n_frames] bool, true at each item's first lengths[b] frames."""
+    frames = torch.arange(n_frames, device=lengths.device)
+    return frames[None, :] < lengths[:, None]
+
+
+class MaskedGroupNorm(nn.Module):
+    """GroupNorm with one group per channel, over each item's valid frames.
+
+    Same parameters and eps as nn.GroupNorm(channels, channels). Statistics
+    are taken in fp32: a 35 s clip has ~112k frames here, whose sum of squares
+    overflows fp16.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor,
+                counts: torch.Tensor) -> torch.Tensor:
+        # x: [B, C, T]; mask: [B, 1, T] 0/1; counts: [B] valid frames.
+        h = x.float()
+        m = mask.float().transpose(1, 2)                  # [B, T, 1]
+        n = counts.clamp(min=1).float()[:, None, None]
+        # Masked sums over time as [B, C, T] x [B, T, 1] products: this is
+        # the largest activation of the model, and a product reads it once
+        # without writing a masked copy.
+        mean = torch.bmm(h, m) / n
+        centered = h - mean
+        var = torch.bmm(centered * centered, m) / n
+        scale = torch.rsqrt(var + self.eps) * self.weight.float()[None, :,
+                                                                  None]
+        h = torch.addcmul(self.bias.float()[None, :, None], centered, scale)
+        return h.to(x.dtype)
+
+
+class NoNorm(nn.Module):
+    """Stands in for MaskedGroupNorm on the blocks that have none."""
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor,
+                counts: torch.Tensor) -> torch.Tensor:
+        return x
+
+
 class ConvBlock(nn.Module):
-    """Bias-free conv -> (GroupNorm on the first block only) -> GELU."""
+    """Bias-free conv -> (GroupNorm on the first block only) -> GELU.
+
+    Frames past each item's valid length are zero on the way out.
+    """
 
     def __init__(self, d_in: int, d_out: int, kernel: int, stride: int,
                  group_norm: bool):
         super().__init__()
+        self.kernel = kernel
+        self.stride = stride
         self.conv = nn.Conv1d(d_in, d_out, kernel, stride=stride, bias=False)
         nn.init.kaiming_normal_(self.conv.weight)
         # "default" extractor mode: per-channel GroupNorm over time, layer 0.
-        self.norm = (nn.GroupNorm(d_out, d_out) if group_norm
-                     else nn.Identity())
+        self.norm = MaskedGroupNorm(d_out) if group_norm else NoNorm()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.gelu(self.norm(self.conv(x)))
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> Tuple[
+            torch.Tensor, torch.Tensor]:
+        # x: [B, C_in, N], zero past lengths [B].
+        h = self.conv(x)
+        lengths = conv_lengths(lengths, self.kernel, self.stride)
+        mask = time_mask(lengths, h.shape[2]).unsqueeze(1).to(h.dtype)
+        h = F.gelu(self.norm(h, mask, lengths)) * mask
+        return h, lengths
 
 
 class FeatureEncoder(nn.Module):
@@ -66,11 +144,14 @@ class FeatureEncoder(nn.Module):
             d_in = cfg.conv_channels
         self.blocks = nn.ModuleList(blocks)
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        x = audio.unsqueeze(1)              # [B, 1, N]
+    def forward(self, audio: torch.Tensor, lengths: torch.Tensor) -> Tuple[
+            torch.Tensor, torch.Tensor]:
+        """Returns (features [B, T, C] zero past each item, frames [B])."""
+        mask = time_mask(lengths, audio.shape[1]).to(audio.dtype)
+        x = (audio * mask).unsqueeze(1)     # [B, 1, N]
         for block in self.blocks:
-            x = block(x)
-        return x.transpose(1, 2)            # [B, T, C]
+            x, lengths = block(x, lengths)
+        return x.transpose(1, 2), lengths
 
 
 class PositionalConv(nn.Module):
@@ -86,11 +167,13 @@ class PositionalConv(nn.Module):
         # An even kernel with padding k/2 yields one extra frame; drop it.
         self.trim = 1 if kernel % 2 == 0 else 0
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv(x.transpose(1, 2))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # x: [B, T, D]; mask: [B, T, 1] 0/1. Padded frames are zero going in,
+        # as past the end of an unpadded item, and coming out.
+        h = self.conv((x * mask).transpose(1, 2))
         if self.trim > 0:
             h = h[:, :, :-self.trim]
-        return F.gelu(h).transpose(1, 2)
+        return F.gelu(h).transpose(1, 2) * mask
 
 
 class SelfAttention(nn.Module):
@@ -104,12 +187,15 @@ class SelfAttention(nn.Module):
         self.v = nn.Linear(d_model, d_model)
         self.out = nn.Linear(d_model, d_model)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor,
+                key_bias: torch.Tensor) -> torch.Tensor:
+        # key_bias: [B, 1, 1, T], -inf at padded frames so that no query
+        # attends to them, 0 elsewhere.
         b, t = x.shape[0], x.shape[1]
         q = self.q(x).view(b, t, self.n_heads, self.d_head).transpose(1, 2)
         k = self.k(x).view(b, t, self.n_heads, self.d_head).transpose(1, 2)
         v = self.v(x).view(b, t, self.n_heads, self.d_head).transpose(1, 2)
-        scores = torch.matmul(q * self.scale, k.transpose(2, 3))
+        scores = torch.matmul(q * self.scale, k.transpose(2, 3)) + key_bias
         ctx = torch.matmul(scores.softmax(dim=-1), v)
         return self.out(ctx.transpose(1, 2).reshape(b, t, -1))
 
@@ -125,8 +211,9 @@ class TransformerLayer(nn.Module):
         self.fc2 = nn.Linear(d_ffn, d_model)
         self.final_norm = nn.LayerNorm(d_model)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.attn_norm(x + self.attn(x))
+    def forward(self, x: torch.Tensor,
+                key_bias: torch.Tensor) -> torch.Tensor:
+        x = self.attn_norm(x + self.attn(x, key_bias))
         return self.final_norm(x + self.fc2(F.gelu(self.fc1(x))))
 
 
@@ -150,45 +237,137 @@ class Wav2Vec2ForCTC(nn.Module):
             nn.init.normal_(module.weight, 0.0, 0.02)
             nn.init.zeros_(module.bias)
 
-    def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        """audio: [B, N] 16 kHz samples. Returns logits [B, T_frames, 32]."""
-        x = self.projection(self.feature_norm(self.features(audio)))
-        x = self.encoder_norm(x + self.pos_conv(x))
+    def forward(self, audio: torch.Tensor,
+                audio_lengths: torch.Tensor) -> Tuple[torch.Tensor,
+                                                      torch.Tensor]:
+        """audio: [B, N] 16 kHz samples, padded past audio_lengths [B, 1].
+
+        Returns logits [B, T, 32] (zero past each item's frames) and frames
+        [B, 1] int64, the number of valid logit frames of each item.
+        """
+        features, frames = self.features(audio, audio_lengths.reshape(-1))
+        valid = time_mask(frames, features.shape[1])
+        mask = valid.unsqueeze(2).to(features.dtype)
+        x = self.projection(self.feature_norm(features))
+        x = self.encoder_norm(x + self.pos_conv(x, mask))
+        key_bias = torch.zeros_like(mask).squeeze(2).masked_fill(
+            ~valid, float("-inf"))[:, None, None, :]
         for layer in self.layers:
-            x = layer(x)
-        return self.ctc_head(x)
+            x = layer(x, key_bias)
+        return self.ctc_head(x) * mask, frames.unsqueeze(1)
+
+
+def full_lengths(audio: torch.Tensor) -> torch.Tensor:
+    """audio_lengths [B, 1] for a batch without padding."""
+    return torch.full((audio.shape[0], 1), audio.shape[1], dtype=torch.long,
+                      device=audio.device)
+
+
+class Wav2Vec2Unpadded(nn.Module):
+    """Takes audio alone, every item its full length (plain Triton batching).
+
+    Same outputs as the model it wraps, so clients do not tell them apart.
+    """
+
+    def __init__(self, model: Wav2Vec2ForCTC):
+        super().__init__()
+        self.model = model
+
+    def forward(self, audio: torch.Tensor) -> Tuple[torch.Tensor,
+                                                    torch.Tensor]:
+        return self.model(audio, full_lengths(audio))
 
 
 def frames_for(n_samples: int, cfg: Wav2Vec2Config = CONFIGS["full"]) -> int:
-    """Output frame count for n_samples of audio (no padding in any conv)."""
+    """Logit frames for n_samples of audio: the model's `frames` output.
+
+    Zero below 400 samples (the feature encoder's receptive field, 25 ms).
+    """
     n = n_samples
     for k, s in zip(cfg.conv_kernels, cfg.conv_strides):
-        n = (n - k) // s + 1
+        n = max(0, (n - k) // s + 1)
     return n
 
 
+# The first frame needs 400 samples; 35 s bounds one request's memory.
+MIN_SAMPLES = 400
+MAX_SAMPLES = 35 * 16000
+
+
 def spec(dtype: str) -> ModelSpec:
+    """Variable-length batching: clips of any length share a batch.
+
+    The server pads AUDIO with zeros, passes each item's sample count as
+    AUDIO_LENGTHS and cuts LOGITS back to each item's FRAMES.
+    """
     ft = float_type(dtype)
     return ModelSpec(
-        name="wav2vec2", max_batch_size=8,
-        inputs=[TensorSpec("AUDIO", ft, [-1])],
-        outputs=[TensorSpec("LOGITS", ft, [-1, 32])],
+        name="wav2vec2", max_batch_size=16,
+        inputs=[TensorSpec(
+            "AUDIO", ft, [-1], pad_value=0,
+            constraints={"min_length": MIN_SAMPLES,
+                         "max_length": MAX_SAMPLES, "finite": True})],
+        outputs=[TensorSpec("LOGITS", ft, [-1, 32]),
+                 TensorSpec("FRAMES", "TYPE_INT64", [1])],
+        batch_inputs=[BatchInputSpec("BATCH_ELEMENT_COUNT", "AUDIO_LENGTHS",
+                                     "TYPE_INT64", "AUDIO")],
+        batch_outputs=[BatchOutputSpec("BATCH_SCATTER_WITH_OUTPUT_LENGTHS",
+                                       ["LOGITS"], source_output="FRAMES")],
         instance_count=1, dynamic_batching=True,
-        preferred_batch_sizes=[4, 8], max_queue_delay_us=1000,
-        # The feature encoder needs at least 400 samples; warm up on a full
-        # batch of one-second clips.
-        warmup=('    name: "one_second"\n    batch_size: 8\n'
+        preferred_batch_sizes=[4, 8, 16], max_queue_delay_us=5000,
+        # Warm up on a full batch of one-second clips, a typical utterance
+        # chunk (the server's default would be 400-sample clips).
+        warmup=('    name: "one_second"\n    batch_size: 16\n'
                 '    inputs {\n      key: "AUDIO"\n      value {\n'
                 f'        data_type: {ft}\n        dims: [ 16000 ]\n'
                 '        random_data: true\n      }\n    }'))
 
 
-def build(size: str, dtype: str) -> Tuple[torch.jit.ScriptModule, ModelSpec]:
+def _model(size: str, dtype: str) -> Wav2Vec2ForCTC:
     torch.manual_seed(20240602)
-    model = Wav2Vec2ForCTC(CONFIGS[size]).eval().to(torch_dtype(dtype))
-    return torch.jit.script(model), spec(dtype)
+    return Wav2Vec2ForCTC(CONFIGS[size]).eval().to(torch_dtype(dtype))
+
+
+def build(size: str, dtype: str) -> Tuple[torch.jit.ScriptModule, ModelSpec]:
+    return torch.jit.script(_model(size, dtype)), spec(dtype)
+
+
+def build_plain_triton(size: str, dtype: str) -> Tuple[
+        torch.jit.ScriptModule, ModelSpec]:
+    """The same weights behind forward(audio), with a Triton-only config."""
+    model = Wav2Vec2Unpadded(_model(size, dtype)).eval()
+    return torch.jit.script(model), plain_triton(spec(dtype))
 
 
 def random_audio(batch: int, n_samples: int, seed: int) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
     return 0.1 * torch.randn(batch, n_samples, generator=gen)
+
+
+def padded_batch_check(model: torch.jit.ScriptModule) -> PaddedCheck:
+    """Runs 16000 and 23456 samples alone and padded together.
+
+    Each item's logits are compared over its own frames, and its frames
+    output must equal frames_for() both ways.
+    """
+    clips = [random_audio(1, 16000, seed=11), random_audio(1, 23456, seed=12)]
+    longest = max(c.shape[1] for c in clips)
+    batch = torch.zeros(len(clips), longest)
+    for i, clip in enumerate(clips):
+        batch[i, :clip.shape[1]] = clip[0]
+    lengths = torch.tensor([[c.shape[1]] for c in clips])
+    with torch.inference_mode():
+        alone = [model(c, full_lengths(c)) for c in clips]
+        logits, frames = model(batch, lengths)
+    check = PaddedCheck()
+    counts = []
+    for i, (clip, (single, single_frames)) in enumerate(zip(clips, alone)):
+        n = frames_for(clip.shape[1])
+        if int(single_frames[0, 0]) != n or int(frames[i, 0]) != n:
+            check.failure = (f"item {i} frames {int(frames[i, 0])} batched, "
+                             f"{int(single_frames[0, 0])} alone, {n} expected")
+            return check
+        check.add(logits[i, :n], single[0, :n])
+        counts.append(n)
+    check.note = f"frames {counts} equal"
+    return check

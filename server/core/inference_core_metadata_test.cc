@@ -93,6 +93,52 @@ TEST_F(InferenceCoreTest, ModelMetadataOfABatchingModelPrependsTheBatchDimension
   EXPECT_THAT(response.outputs(1).shape(), ElementsAre(-1, 1));
 }
 
+TEST_F(InferenceCoreTest, ModelMetadataLeavesOutTheInputsTheServerFills) {
+  AddModel("asr", R"pb(
+    platform: "pytorch_libtorch"
+    max_batch_size: 4
+    input { name: "AUDIO" data_type: TYPE_FP32 dims: [ -1 ] ragged_padding { pad_value: 0 } }
+    output { name: "LOGITS" data_type: TYPE_FP32 dims: [ -1 ] }
+    batch_input { kind: BATCH_ELEMENT_COUNT target_name: "AUDIO_LENGTHS" data_type: TYPE_INT64
+                  source_input: "AUDIO" }
+    batch_output { kind: BATCH_SCATTER_WITH_INPUT_SHAPE target_name: "LOGITS"
+                   source_input: "AUDIO" }
+  )pb");
+  Load();
+  inference::ModelMetadataRequest request;
+  request.set_name("asr");
+  inference::ModelMetadataResponse response;
+  ASSERT_TRUE(core_->ModelMetadata(request, &response).ok());
+  ASSERT_EQ(response.inputs_size(), 1);
+  EXPECT_EQ(response.inputs(0).name(), "AUDIO");
+  EXPECT_THAT(response.inputs(0).shape(), ElementsAre(-1, -1));
+}
+
+TEST_F(InferenceCoreTest, ConstraintsRefuseARequestBeforeItIsQueued) {
+  AddModel("tts", R"pb(
+    platform: "pytorch_libtorch"
+    max_batch_size: 4
+    input { name: "TEXT" data_type: TYPE_INT64 dims: [ -1 ] constraints { max_value: 147 } }
+    output { name: "TEXT_OUT" data_type: TYPE_INT64 dims: [ -1 ] }
+  )pb");
+  Load();
+  const size_t warmup_runs = factory_.batch_rows("tts").size();
+  inference::ModelInferRequest message;
+  message.set_model_name("tts");
+  AddInput(&message, "TEXT", "INT64", {1, 2});
+  const int64_t ids[] = {5, 148};
+  message.add_raw_input_contents(std::string(reinterpret_cast<const char*>(ids), sizeof(ids)));
+  inference::ModelInferResponse response;
+  absl::Status outcome;
+  core_->StartInference(&message, CallContext(), &response,
+                        [&](absl::Status status) { outcome = std::move(status); });
+  EXPECT_EQ(outcome.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(outcome.message()),
+              AllOf(HasSubstr("model 'tts'"), HasSubstr("element 1 is 148")));
+  EXPECT_EQ(factory_.batch_rows("tts").size(), warmup_runs);  // never reached the model
+  EXPECT_EQ(Statistics("tts", "1").inference_stats().fail().count(), 1u);
+}
+
 TEST_F(InferenceCoreTest, ModelMetadataOfAModelThatDoesNotBatch) {
   LoadStandardRepository();
   inference::ModelMetadataRequest request;

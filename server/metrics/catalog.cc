@@ -32,6 +32,10 @@ std::vector<int64_t> MetricsCatalog::BatchSizeBuckets() {
   return {1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024};
 }
 
+std::vector<int64_t> MetricsCatalog::PaddingRatioBucketsPermille() {
+  return {0, 10, 25, 50, 100, 250, 500, 1000, 2000, 4000};
+}
+
 absl::StatusOr<std::unique_ptr<MetricsCatalog>> MetricsCatalog::Create(Options options) {
   std::unique_ptr<MetricsCatalog> catalog(new MetricsCatalog());
   if (absl::Status status = catalog->Define(); !status.ok()) return status;
@@ -91,6 +95,8 @@ absl::Status MetricsCatalog::Define() {
   if (!seconds.ok()) return seconds.status();
   auto rows = HistogramBuckets::Create(BatchSizeBuckets(), 1);
   if (!rows.ok()) return rows.status();
+  auto permille = HistogramBuckets::Create(PaddingRatioBucketsPermille(), 1000);
+  if (!permille.ok()) return permille.status();
   SPEECH_ASSIGN_FAMILY(
       request_seconds_,
       r.AddHistogram("speech_request_duration_seconds",
@@ -117,6 +123,11 @@ absl::Status MetricsCatalog::Define() {
                        r.AddHistogram("speech_batch_size",
                                       "Rows of each successful model execution (batches formed)",
                                       kModelLabels, *rows));
+  SPEECH_ASSIGN_FAMILY(padding_ratio_,
+                       r.AddHistogram("speech_batch_padding_ratio",
+                                      "Padding of each successful execution of a model with padded "
+                                      "inputs: padded elements over real elements",
+                                      kModelLabels, *permille));
 
   SPEECH_ASSIGN_FAMILY(
       gpu_utilization_,
@@ -178,6 +189,7 @@ std::unique_ptr<ModelStats> MetricsCatalog::AddModel(const std::string& name,
   series.compute_infer_duration_ns = compute_infer_seconds_->Add(labels);
   series.compute_output_duration_ns = compute_output_seconds_->Add(labels);
   series.batch_size_rows = batch_size_->Add(labels);
+  series.padding_ratio_permille = padding_ratio_->Add(labels);
   return std::make_unique<ModelStats>(name, version, max_batch_size, series);
 }
 

@@ -34,6 +34,8 @@ class MetricsCatalog final : public ModelMetricsFactory {
   static std::vector<int64_t> DurationBucketsNs();
   // Upper bounds of the batch-size histogram, in rows.
   static std::vector<int64_t> BatchSizeBuckets();
+  // Upper bounds of the padding-ratio histogram, in thousandths.
+  static std::vector<int64_t> PaddingRatioBucketsPermille();
 
   // Makes the series of model `name` at `version` and the stats that record into them. Calling it
   // again for the same model and version gives stats sharing the same series.
@@ -75,6 +77,7 @@ class MetricsCatalog final : public ModelMetricsFactory {
   HistogramFamily* compute_infer_seconds_ = nullptr;
   HistogramFamily* compute_output_seconds_ = nullptr;
   HistogramFamily* batch_size_ = nullptr;
+  HistogramFamily* padding_ratio_ = nullptr;
   GaugeFamily* gpu_utilization_ = nullptr;
   GaugeFamily* gpu_memory_total_ = nullptr;
   GaugeFamily* gpu_memory_used_ = nullptr;

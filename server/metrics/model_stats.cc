@@ -106,8 +106,14 @@ void ModelStats::RecordExecution(absl::Span<InferenceRequest* const> batch) {
   for (const InferenceRequest* request : batch) rows += request->batch_rows;
   series_.execution_count->Increment();
   series_.batch_size_rows->Observe(rows);
-  // Every request of a batch carries the batch's own compute times.
-  const PhaseTimes& times = batch.front()->times;
+  // Every request of a batch carries the batch's own compute times and padding.
+  const InferenceRequest& first = *batch.front();
+  if (series_.padding_ratio_permille != nullptr && first.executed_real_elements > 0) {
+    series_.padding_ratio_permille->Observe(
+        (first.executed_padded_elements - first.executed_real_elements) * 1000 /
+        first.executed_real_elements);
+  }
+  const PhaseTimes& times = first.times;
   BatchSizeStats& stats = batch_sizes_[std::clamp<int64_t>(rows, 1, max_tracked_batch_size_)];
   stats.count.fetch_add(1, kRelaxed);
   stats.compute_input_ns.fetch_add(Nanos(times.compute_input_start, times.compute_input_end),

@@ -56,6 +56,9 @@ struct ModelSeries {
   Histogram* compute_output_duration_ns = nullptr;
   // Rows per successful model execution.
   Histogram* batch_size_rows = nullptr;
+  // Per successful execution with padded inputs: padded elements over real ones, in thousandths.
+  // May be null (no such series: the model pads nothing, or a test does without).
+  Histogram* padding_ratio_permille = nullptr;
 };
 
 // Thread-safe and lock-free: every Record* call is a handful of relaxed atomic adds on objects

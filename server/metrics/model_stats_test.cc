@@ -33,6 +33,8 @@ class ModelStatsTest : public ::testing::Test {
     for (int i = 0; i < 14; ++i) counters_.push_back(std::make_unique<Counter>());
     for (int i = 0; i < 5; ++i) histograms_.push_back(std::make_unique<Histogram>(*seconds));
     histograms_.push_back(std::make_unique<Histogram>(*rows));
+    auto permille = HistogramBuckets::Create({0, 250, 500}, 1000);
+    histograms_.push_back(std::make_unique<Histogram>(*permille));
     int c = 0;
     series_.success = counters_[c++].get();
     for (Counter*& failure : series_.failure) failure = counters_[c++].get();
@@ -49,6 +51,7 @@ class ModelStatsTest : public ::testing::Test {
     series_.compute_infer_duration_ns = histograms_[3].get();
     series_.compute_output_duration_ns = histograms_[4].get();
     series_.batch_size_rows = histograms_[5].get();
+    series_.padding_ratio_permille = histograms_[6].get();
     stats_ = std::make_unique<ModelStats>("m", "3", 4, series_);
   }
 
@@ -146,6 +149,20 @@ TEST_F(ModelStatsTest, OversizedBatchesCountAsTheLargestTracked) {
   ASSERT_EQ(statistics.batch_stats_size(), 1);
   EXPECT_EQ(statistics.batch_stats(0).batch_size(), 4u);
   EXPECT_EQ(series_.batch_size_rows->Snapshot().bucket_counts, (std::vector<uint64_t>{0, 0, 0, 1}));
+}
+
+TEST_F(ModelStatsTest, PaddedExecutionsRecordTheirPaddingRatio) {
+  auto padded = Finished(2);
+  padded->executed_real_elements = 14;    // 14 real elements padded to 20: ratio 6 / 14
+  padded->executed_padded_elements = 20;
+  auto plain = Finished(1);  // a model that pads nothing records no ratio
+  InferenceRequest* const padded_batch[] = {padded.get()};
+  InferenceRequest* const plain_batch[] = {plain.get()};
+  stats_->RecordExecution(padded_batch);
+  stats_->RecordExecution(plain_batch);
+  const HistogramSnapshot ratio = series_.padding_ratio_permille->Snapshot();
+  EXPECT_EQ(ratio.bucket_counts, (std::vector<uint64_t>{0, 0, 1, 0}));
+  EXPECT_EQ(ratio.sum, 428);
 }
 
 }  // namespace

@@ -165,12 +165,14 @@ absl::Status ValidateModelConfig(const std::string& directory_name,
     }
   }
   if (absl::Status s = ValidateRaggedBatching(*config); !s.ok()) return s;
-  if (auto it = config->parameters().find(kInlineWhenIdleParameter);
-      it != config->parameters().end() && it->second.string_value() != "true" &&
-      it->second.string_value() != "false") {
-    return absl::InvalidArgumentError(absl::StrCat("parameters '", kInlineWhenIdleParameter,
-                                                   "': expected \"true\" or \"false\"; got \"",
-                                                   it->second.string_value(), "\""));
+  for (const char* name : {kInlineWhenIdleParameter, kBatchCostModelParameter}) {
+    if (auto it = config->parameters().find(name);
+        it != config->parameters().end() && it->second.string_value() != "true" &&
+        it->second.string_value() != "false") {
+      return absl::InvalidArgumentError(absl::StrCat("parameters '", name,
+                                                     "': expected \"true\" or \"false\"; got \"",
+                                                     it->second.string_value(), "\""));
+    }
   }
   if (config->has_sequence_batching() || config->has_ensemble_scheduling()) {
     return absl::InvalidArgumentError(

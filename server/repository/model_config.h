@@ -19,6 +19,11 @@ inline constexpr char kDefaultModelFilename[] = "model.pt";
 // request may run on the thread that received it when an instance is idle.
 inline constexpr char kInlineWhenIdleParameter[] = "execute_inline_when_idle";
 
+// Our model parameter, "true" (default) or "false", for models with padded inputs: "false" forms
+// batches by Triton's rules (arrival order, filled up to the preferred or maximum size) instead
+// of by the measured cost of batches. For comparisons; the default serves better.
+inline constexpr char kBatchCostModelParameter[] = "batch_cost_model";
+
 // Parses `<model_dir>/config.pbtxt`. Unknown fields and type errors fail with the file, line,
 // column and the parser's explanation. A missing file is NOT_FOUND.
 absl::StatusOr<inference::ModelConfig> ReadModelConfig(const std::string& model_dir);

@@ -6,16 +6,28 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "models/instance_builder.h"
+#include "server/metrics/model_stats_executor.h"
 #include "server/repository/batcher_options.h"
 #include "server/repository/model_config.h"
-#include "server/metrics/model_stats_executor.h"
 
 namespace speech {
 namespace {
 
 namespace fs = std::filesystem;
+
+// "batch cost per row (ms), rows x length: 1x16 0.12 ..." for the load log: what the batcher
+// starts from, so that an operator sees whether batching pays for the model on this hardware.
+std::string CostTable(const std::vector<CostSample>& samples) {
+  std::string text = "measured batch cost per row in ms (rows x length):";
+  for (const CostSample& sample : samples) {
+    absl::StrAppend(&text, " ", sample.rows, "x", sample.length, "=",
+                    absl::StrFormat("%.3g", absl::ToDoubleMilliseconds(sample.cost) / sample.rows));
+  }
+  return text;
+}
 
 // Loads every selected version of the model in `model_dir`; the status names the file.
 absl::StatusOr<std::vector<std::unique_ptr<ServedModel>>> LoadModel(
@@ -53,7 +65,14 @@ absl::StatusOr<std::vector<std::unique_ptr<ServedModel>>> LoadModel(
       }
     }
     DynamicBatcher::Options batcher_options = BatcherOptionsFromConfig(*config);
-    batcher_options.cost_samples = std::move(instances->batch_costs);
+    if (!instances->batch_costs.empty()) {
+      std::cerr << "  model '" << name << "' version " << version << ": "
+                << CostTable(instances->batch_costs) << std::endl;
+    }
+    if (auto it = config->parameters().find(kBatchCostModelParameter);
+        it == config->parameters().end() || it->second.string_value() != "false") {
+      batcher_options.cost_samples = std::move(instances->batch_costs);
+    }
     absl::StatusOr<std::unique_ptr<DynamicBatcher>> batcher = DynamicBatcher::Create(
         std::move(batcher_options), std::move(instances->executors), options.clock);
     if (!batcher.ok()) {

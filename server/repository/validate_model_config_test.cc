@@ -270,6 +270,15 @@ TEST(ValidateModelConfigTest, RefusesPriorityQueues) {
       refused);
 }
 
+TEST(ValidateModelConfigTest, BatchCostModelParameterMustBeTrueOrFalse) {
+  EXPECT_TRUE(
+      Validate(R"(parameters { key: "batch_cost_model" value { string_value: "false" } })").ok());
+  EXPECT_THAT(
+      Validate(R"(parameters { key: "batch_cost_model" value { string_value: "off" } })"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               AllOf(HasSubstr("parameters 'batch_cost_model'"), HasSubstr("got \"off\""))));
+}
+
 TEST(ValidateModelConfigTest, InlineParameterMustBeTrueOrFalse) {
   EXPECT_TRUE(
       Validate(R"(parameters { key: "execute_inline_when_idle" value { string_value: "false" } })")

@@ -183,9 +183,15 @@ TEST_F(EndToEndTest, Wav2Vec2MatchesInProcessTorchScript) {
   const HostTensor audio = Random("AUDIO", "FP32", {1, 16000}, 5);
   auto outputs = Infer("wav2vec2", {audio});
   ASSERT_TRUE(outputs.ok()) << outputs.status();
-  ASSERT_EQ(outputs->size(), 1u);
+  ASSERT_EQ(outputs->size(), 2u);
+  EXPECT_EQ((*outputs)[0].name, "LOGITS");
   EXPECT_THAT((*outputs)[0].shape, ::testing::ElementsAre(1, 49, 32));
-  std::vector<torch::Tensor> expected = RunInProcess("wav2vec2", {ToTorch(audio, torch::kFloat)});
+  EXPECT_EQ((*outputs)[1].name, "FRAMES");
+  EXPECT_THAT((*outputs)[1].shape, ::testing::ElementsAre(1, 1));
+  EXPECT_THAT(AsVector<int64_t>((*outputs)[1]), ::testing::ElementsAre(49));
+  // The server passes each row's sample count (batch_input AUDIO_LENGTHS) after the audio.
+  std::vector<torch::Tensor> expected = RunInProcess(
+      "wav2vec2", {ToTorch(audio, torch::kFloat), torch::full({1, 1}, 16000, torch::kLong)});
   ExpectSameValues((*outputs)[0], expected[0]);
 }
 

@@ -103,7 +103,8 @@ TEST_F(SpeechClientE2eTest, InferOnEveryDefaultModel) {
   EXPECT_THAT(fastpitch.output, HasSubstr("OUTPUT__0 FP32 [1, 80, "));
   Result wav2vec2 = Run("infer wav2vec2 --length=16000");
   EXPECT_EQ(wav2vec2.exit_code, 0) << wav2vec2.output;
-  EXPECT_THAT(wav2vec2.output, HasSubstr("FP32 [1, 49, 32]"));
+  EXPECT_THAT(wav2vec2.output, AllOf(HasSubstr("LOGITS FP32 [1, 49, 32]"),
+                                     HasSubstr("FRAMES INT64 [1, 1]: min 49 max 49")));
   Result stats = Run("stats identity");
   EXPECT_EQ(stats.exit_code, 0) << stats.output;
   EXPECT_THAT(stats.output, HasSubstr("inference_count: 3"));
