@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "proto/bytes_elements.h"
 #include "proto/element_values.h"
 #include "proto/tensor_types.h"
 
@@ -18,23 +19,17 @@ namespace {
 std::string FormatNumber(double value) { return absl::StrFormat("%.6g", value); }
 
 std::string SummarizeStrings(const HostTensor& tensor, int max_values) {
+  // REQUIRES (SummarizeTensor checks it first): the bytes are well-formed BYTES elements.
+  const std::vector<absl::string_view> elements = *SplitBytesElements(tensor.bytes, tensor.name);
   std::vector<std::string> shown;
-  absl::string_view bytes = tensor.bytes;
-  int64_t count = 0;
-  while (!bytes.empty()) {
-    uint32_t length;
-    std::memcpy(&length, bytes.data(), sizeof(length));
-    bytes.remove_prefix(sizeof(length));
-    if (count++ < max_values) {
-      constexpr size_t kMaxChars = 80;
-      absl::string_view text = bytes.substr(0, std::min<size_t>(length, kMaxChars));
-      shown.push_back(
-          absl::StrCat("\"", absl::CHexEscape(text), length > kMaxChars ? "..." : "", "\""));
-    }
-    bytes.remove_prefix(length);
+  for (size_t i = 0; i < elements.size() && i < static_cast<size_t>(max_values); ++i) {
+    constexpr size_t kMaxChars = 80;
+    const absl::string_view text = elements[i].substr(0, kMaxChars);
+    shown.push_back(absl::StrCat("\"", absl::CHexEscape(text),
+                                 elements[i].size() > kMaxChars ? "..." : "", "\""));
   }
-  return absl::StrCat("first [", absl::StrJoin(shown, ", "), count > max_values ? ", ..." : "",
-                      "]");
+  return absl::StrCat("first [", absl::StrJoin(shown, ", "),
+                      elements.size() > static_cast<size_t>(max_values) ? ", ..." : "", "]");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "absl/random/distributions.h"
 #include "absl/strings/str_cat.h"
+#include "proto/bytes_elements.h"
 #include "proto/element_values.h"
 #include "proto/tensor_types.h"
 
@@ -25,17 +26,6 @@ template <typename Wire, typename Values>
 std::string Pack(const Values& values) {
   std::string bytes(values.size() * sizeof(Wire), '\0');
   for (int i = 0; i < values.size(); ++i) Store<Wire>(&bytes, i, static_cast<Wire>(values[i]));
-  return bytes;
-}
-
-// Typed BYTES contents in Triton's raw layout: a 4-byte little-endian length before each element.
-std::string PackStrings(const google::protobuf::RepeatedPtrField<std::string>& values) {
-  std::string bytes;
-  for (const std::string& value : values) {
-    const uint32_t length = static_cast<uint32_t>(value.size());
-    bytes.append(reinterpret_cast<const char*>(&length), sizeof(length));
-    bytes.append(value);
-  }
   return bytes;
 }
 
@@ -70,26 +60,11 @@ absl::StatusOr<std::pair<std::string, int>> PackContents(
     case inference::TYPE_FP64:
       return std::make_pair(Pack<double>(contents.fp64_contents()), contents.fp64_contents_size());
     case inference::TYPE_STRING:
-      return std::make_pair(PackStrings(contents.bytes_contents()), contents.bytes_contents_size());
+      return std::make_pair(PackBytesElements(contents.bytes_contents()), contents.bytes_contents_size());
     default:
       return absl::InvalidArgumentError(absl::StrCat(
           DataTypeWireName(type), " has no typed contents field; it must travel as raw bytes"));
   }
-}
-
-// Number of elements in raw BYTES data, or -1 when the length prefixes do not exactly tile it.
-int64_t CountStrings(absl::string_view bytes) {
-  int64_t count = 0;
-  while (!bytes.empty()) {
-    uint32_t length;
-    if (bytes.size() < sizeof(length)) return -1;
-    std::memcpy(&length, bytes.data(), sizeof(length));
-    bytes.remove_prefix(sizeof(length));
-    if (bytes.size() < length) return -1;
-    bytes.remove_prefix(length);
-    ++count;
-  }
-  return count;
 }
 
 std::string Describe(const HostTensor& tensor) {
@@ -149,7 +124,9 @@ absl::Status ValidateTensor(const HostTensor& tensor) {
         absl::StrCat(Describe(tensor), ": shape has a negative dimension or is too large"));
   }
   if (type == inference::TYPE_STRING) {
-    const int64_t strings = CountStrings(tensor.bytes);
+    absl::StatusOr<std::vector<absl::string_view>> elements =
+        SplitBytesElements(tensor.bytes, Describe(tensor));
+    const int64_t strings = elements.ok() ? static_cast<int64_t>(elements->size()) : -1;
     if (strings != count) {
       return absl::InvalidArgumentError(absl::StrCat(
           Describe(tensor), ": expected ", count, " length-prefixed elements in ",

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "batcher/request.h"
+#include "proto/bytes_elements.h"
 #include "proto/tensor_types.h"
 
 namespace speech {
@@ -20,16 +21,32 @@ constexpr int64_t kDefaultWarmupLength = 128;
 // Fills `bytes` (`count` elements of `type`) with ones, the default warm-up value: a valid
 // symbol id for text models and a non-silent sample for audio ones.
 void FillOnes(DataType type, int64_t count, std::string* bytes) {
+  if (type == inference::TYPE_STRING) {  // "1" in every element: text, and a number too
+    bytes->clear();
+    for (int64_t i = 0; i < count; ++i) AppendBytesElement("1", bytes);
+    return;
+  }
   const size_t size = DataTypeByteSize(type);
   bytes->assign(count * size, '\0');
   for (int64_t i = 0; i < count; ++i) {
     char* element = bytes->data() + i * size;
     switch (type) {
-      case inference::TYPE_FP32: *reinterpret_cast<float*>(element) = 1.0f; break;
-      case inference::TYPE_FP64: *reinterpret_cast<double*>(element) = 1.0; break;
-      case inference::TYPE_FP16: element[1] = 0x3c; break;            // 1.0 in IEEE half
-      case inference::TYPE_BF16: element[1] = 0x3f; element[0] = static_cast<char>(0x80); break;
-      default: element[0] = 1; break;                                // little-endian integers
+      case inference::TYPE_FP32:
+        *reinterpret_cast<float*>(element) = 1.0f;
+        break;
+      case inference::TYPE_FP64:
+        *reinterpret_cast<double*>(element) = 1.0;
+        break;
+      case inference::TYPE_FP16:
+        element[1] = 0x3c;
+        break;  // 1.0 in IEEE half
+      case inference::TYPE_BF16:
+        element[1] = 0x3f;
+        element[0] = static_cast<char>(0x80);
+        break;
+      default:
+        element[0] = 1;
+        break;  // little-endian integers
     }
   }
 }
@@ -77,8 +94,10 @@ absl::StatusOr<std::vector<WarmupSample>> PlanWarmup(const inference::ModelConfi
     return samples;
   }
   for (const inference::ModelWarmup& spec : config.model_warmup()) {
-    WarmupSample sample{spec.name(), std::max<int64_t>(1, spec.batch_size()),
-                        std::max<int>(1, static_cast<int>(spec.count())), {}};
+    WarmupSample sample{spec.name(),
+                        std::max<int64_t>(1, spec.batch_size()),
+                        std::max<int>(1, static_cast<int>(spec.count())),
+                        {}};
     if (config.max_batch_size() == 0) sample.batch_size = 1;
     for (const inference::ModelInput& input : config.input()) {
       auto it = spec.inputs().find(input.name());
@@ -89,10 +108,10 @@ absl::StatusOr<std::vector<WarmupSample>> PlanWarmup(const inference::ModelConfi
       const inference::ModelWarmup::Input& given = it->second;
       WarmupInput warmup{given.data_type(), {given.dims().begin(), given.dims().end()}};
       if (given.data_type() != input.data_type()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "model_warmup '", spec.name(), "' input '", input.name(), "': data_type ",
-            inference::DataType_Name(given.data_type()), " differs from the input's ",
-            inference::DataType_Name(input.data_type())));
+        return absl::InvalidArgumentError(
+            absl::StrCat("model_warmup '", spec.name(), "' input '", input.name(), "': data_type ",
+                         inference::DataType_Name(given.data_type()), " differs from the input's ",
+                         inference::DataType_Name(input.data_type())));
       }
       if (given.has_zero_data()) warmup.fill = WarmupInput::kZeros;
       if (given.has_random_data()) warmup.fill = WarmupInput::kRandom;
@@ -107,24 +126,41 @@ absl::StatusOr<std::vector<WarmupSample>> PlanWarmup(const inference::ModelConfi
   return samples;
 }
 
-absl::Status FillWarmupBytes(const WarmupInput& input, int64_t count,
-                             const std::string& model_dir, std::string* bytes) {
+absl::Status FillWarmupBytes(const WarmupInput& input, int64_t count, const std::string& model_dir,
+                             std::string* bytes) {
   switch (input.fill) {
-    case WarmupInput::kOnes: FillOnes(input.type, count, bytes); return absl::OkStatus();
-    case WarmupInput::kZeros:
-      bytes->assign(count * DataTypeByteSize(input.type), '\0');
+    case WarmupInput::kOnes:
+      FillOnes(input.type, count, bytes);
       return absl::OkStatus();
-    case WarmupInput::kRandom: FillRandom(input.type, count, bytes); return absl::OkStatus();
-    case WarmupInput::kFile: break;
+    case WarmupInput::kZeros:  // for BYTES: empty elements, each a zero length
+      bytes->assign(
+          count * (input.type == inference::TYPE_STRING ? 4 : DataTypeByteSize(input.type)), '\0');
+      return absl::OkStatus();
+    case WarmupInput::kRandom:
+      FillRandom(input.type, count, bytes);
+      return absl::OkStatus();
+    case WarmupInput::kFile:
+      break;
   }
   const std::string path = absl::StrCat(model_dir, "/warmup/", input.file);
   std::ifstream file(path, std::ios::binary);
   if (!file) return absl::NotFoundError(absl::StrCat("warm-up file '", path, "' not found"));
   bytes->assign(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+  if (input.type == inference::TYPE_STRING) {  // Triton's raw layout, one element per value
+    absl::StatusOr<std::vector<absl::string_view>> elements =
+        SplitBytesElements(*bytes, absl::StrCat("warm-up file '", path, "'"));
+    if (!elements.ok()) return elements.status();
+    if (static_cast<int64_t>(elements->size()) != count) {
+      return absl::InvalidArgumentError(absl::StrCat("warm-up file '", path, "' holds ",
+                                                     elements->size(), " BYTES elements; expected ",
+                                                     count));
+    }
+    return absl::OkStatus();
+  }
   const size_t expected = count * DataTypeByteSize(input.type);
   if (bytes->size() != expected) {
-    return absl::InvalidArgumentError(absl::StrCat("warm-up file '", path, "' has ",
-                                                   bytes->size(), " bytes; expected ", expected));
+    return absl::InvalidArgumentError(absl::StrCat("warm-up file '", path, "' has ", bytes->size(),
+                                                   " bytes; expected ", expected));
   }
   return absl::OkStatus();
 }
@@ -142,14 +178,15 @@ absl::Status CheckOutputs(const InferenceRequest& request, const inference::Mode
     const inference::ModelOutput& spec = config.output(j);
     const OutputTensor& output = request.outputs[j];
     if (output.type != spec.data_type()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output '", spec.name(), "': the configuration's data_type ",
-          inference::DataType_Name(spec.data_type()), " disagrees with the model's ",
-          inference::DataType_Name(output.type)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("output '", spec.name(), "': the configuration's data_type ",
+                       inference::DataType_Name(spec.data_type()), " disagrees with the model's ",
+                       inference::DataType_Name(output.type)));
     }
     if (batching && output.shape.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("output '", spec.name(), "': the model returned a scalar; expected a batch "
+          absl::StrCat("output '", spec.name(),
+                       "': the model returned a scalar; expected a batch "
                        "dimension first"));
     }
     std::vector<int64_t> dims(output.shape.begin() + (batching ? 1 : 0), output.shape.end());
@@ -158,11 +195,11 @@ absl::Status CheckOutputs(const InferenceRequest& request, const inference::Mode
       agree = spec.dims(d) < 0 || spec.dims(d) == dims[d];
     }
     if (!agree) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "output '", spec.name(), "': the configuration's dims ",
-          ShapeToString(std::vector<int64_t>(spec.dims().begin(), spec.dims().end())),
-          " disagree with the model's output ", ShapeToString(dims),
-          batching ? " (batch dimension excluded)" : ""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("output '", spec.name(), "': the configuration's dims ",
+                       ShapeToString(std::vector<int64_t>(spec.dims().begin(), spec.dims().end())),
+                       " disagree with the model's output ", ShapeToString(dims),
+                       batching ? " (batch dimension excluded)" : ""));
     }
   }
   return absl::OkStatus();
@@ -187,8 +224,8 @@ absl::Status WarmUp(BatchExecutor& instance, const inference::ModelConfig& confi
       tensor.shape.insert(tensor.shape.end(), input.dims.begin(), input.dims.end());
       const int64_t count = ElementCount(tensor.shape);
       if (count < 0) {
-        return absl::InvalidArgumentError(absl::StrCat("model_warmup '", sample.name,
-                                                       "' input '", tensor.name, "' has dims ",
+        return absl::InvalidArgumentError(absl::StrCat("model_warmup '", sample.name, "' input '",
+                                                       tensor.name, "' has dims ",
                                                        ShapeToString(input.dims)));
       }
       std::string& bytes = request.owned_data.emplace_back();
@@ -202,8 +239,8 @@ absl::Status WarmUp(BatchExecutor& instance, const inference::ModelConfig& confi
     for (int run = 0; run < sample.count; ++run) {
       absl::Status status = instance.Execute(batch);
       if (!status.ok()) {
-        return absl::Status(status.code(), absl::StrCat("warm-up '", sample.name,
-                                                        "' failed: ", status.message()));
+        return absl::Status(status.code(),
+                            absl::StrCat("warm-up '", sample.name, "' failed: ", status.message()));
       }
       absl::Status agree = CheckOutputs(request, config);
       if (!agree.ok()) return agree;

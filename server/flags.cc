@@ -23,6 +23,15 @@ bool SetInt(const std::string& value, int low, int high, int* out) {
   return true;
 }
 
+bool SetMessageBytes(const std::string& value, int64_t* out) {
+  int64_t parsed;
+  if (!absl::SimpleAtoi(value, &parsed) || parsed < 1024 || parsed > (int64_t{1} << 31) - 1) {
+    return false;
+  }
+  *out = parsed;
+  return true;
+}
+
 bool SetBool(const std::string& value, bool* out) {
   if (value == "true" || value == "1") return (*out = true), true;
   if (value == "false" || value == "0") return (*out = false), true;
@@ -39,6 +48,25 @@ const std::vector<FlagSpec>& Specs() {
       {"grpc-port", "Port of the gRPC service; 0 picks a free one (printed at start). "
        "Default 8001.", false,
        [](const std::string& v, ServerFlags* f) { return SetInt(v, 0, 65535, &f->grpc_port); }},
+      {"allow-http", "Serve the KServe v2 HTTP/REST endpoint. Default true.", true,
+       [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->allow_http); }},
+      {"http-address", "Address the HTTP/REST endpoint binds. Default 0.0.0.0.", false,
+       [](const std::string& v, ServerFlags* f) { f->http_address = v; return !v.empty(); }},
+      {"http-port", "Port of the HTTP/REST endpoint; 0 picks a free one (printed at start). "
+       "Default 8000.", false,
+       [](const std::string& v, ServerFlags* f) { return SetInt(v, 0, 65535, &f->http_port); }},
+      {"http-thread-count", "Most threads serving HTTP/REST connections, made as clients "
+       "connect. Each open connection holds one while it stays open, so this is how many "
+       "clients are served at once. Default 256.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetInt(v, 1, 4096, &f->http_thread_count);
+       }},
+      {"http-max-body-bytes", "Largest HTTP/REST request body accepted (413 beyond). Default: "
+       "the value of --grpc-max-message-bytes.", false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetMessageBytes(v, &f->http_max_body_bytes);
+       }},
       {"allow-metrics", "Serve Prometheus metrics. Default true.", true,
        [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->allow_metrics); }},
       {"metrics-address", "Address the metrics HTTP endpoint binds. Default 0.0.0.0.", false,
@@ -54,12 +82,7 @@ const std::vector<FlagSpec>& Specs() {
       {"grpc-max-message-bytes", "Largest gRPC message accepted or sent. Default 268435456.",
        false,
        [](const std::string& v, ServerFlags* f) {
-         int64_t parsed;
-         if (!absl::SimpleAtoi(v, &parsed) || parsed < 1024 || parsed > (int64_t{1} << 31) - 1) {
-           return false;
-         }
-         f->grpc_max_message_bytes = parsed;
-         return true;
+         return SetMessageBytes(v, &f->grpc_max_message_bytes);
        }},
       {"help", "Print this help and exit.", true,
        [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->help); }},
@@ -71,6 +94,7 @@ const std::vector<FlagSpec>& Specs() {
 
 absl::StatusOr<ServerFlags> ParseServerFlags(const std::vector<std::string>& args) {
   ServerFlags flags;
+  bool http_max_body_given = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (!absl::StartsWith(arg, "--")) {
@@ -109,7 +133,9 @@ absl::StatusOr<ServerFlags> ParseServerFlags(const std::vector<std::string>& arg
       return absl::InvalidArgumentError(
           absl::StrCat("flag '--", name, "': bad value '", value, "'. ", spec->help));
     }
+    http_max_body_given |= name == "http-max-body-bytes";
   }
+  if (!http_max_body_given) flags.http_max_body_bytes = flags.grpc_max_message_bytes;
   if (!flags.help && flags.model_repository.empty()) {
     return absl::InvalidArgumentError("flag '--model-repository' is required; see --help");
   }
@@ -118,7 +144,8 @@ absl::StatusOr<ServerFlags> ParseServerFlags(const std::vector<std::string>& arg
 
 std::string ServerUsage() {
   std::string text =
-      "speech_server: a KServe v2 gRPC inference server for TorchScript speech models.\n\n"
+      "speech_server: a KServe v2 (gRPC and HTTP/REST) inference server for TorchScript speech "
+      "models.\n\n"
       "Usage: speech_server --model-repository=PATH [flags]\n\nFlags:\n";
   for (const FlagSpec& spec : Specs()) {
     absl::StrAppend(&text, "  --", spec.name, spec.is_bool ? "[=true|false]" : "=VALUE", "\n      ",

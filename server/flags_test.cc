@@ -33,6 +33,11 @@ TEST(ParseServerFlagsTest, OnlyTheRepositoryGivesEveryDefault) {
   EXPECT_EQ(flags->model_repository, "/models");
   EXPECT_EQ(flags->grpc_address, "0.0.0.0");
   EXPECT_EQ(flags->grpc_port, 8001);
+  EXPECT_TRUE(flags->allow_http);
+  EXPECT_EQ(flags->http_address, "0.0.0.0");
+  EXPECT_EQ(flags->http_port, 8000);
+  EXPECT_EQ(flags->http_thread_count, 256);
+  EXPECT_EQ(flags->http_max_body_bytes, 268435456);
   EXPECT_TRUE(flags->allow_metrics);
   EXPECT_EQ(flags->metrics_address, "0.0.0.0");
   EXPECT_EQ(flags->metrics_port, 8002);
@@ -103,6 +108,11 @@ TEST(ParseServerFlagsTest, SetsEveryFlag) {
       "--model-repository=/srv/models",
       "--grpc-address=127.0.0.1",
       "--grpc-port=0",
+      "--allow-http=false",
+      "--http-address=127.0.0.2",
+      "--http-port=0",
+      "--http-thread-count=4096",
+      "--http-max-body-bytes=2048",
       "--allow-metrics=false",
       "--metrics-address=10.0.0.1",
       "--metrics-port=65535",
@@ -114,6 +124,11 @@ TEST(ParseServerFlagsTest, SetsEveryFlag) {
   EXPECT_EQ(flags->model_repository, "/srv/models");
   EXPECT_EQ(flags->grpc_address, "127.0.0.1");
   EXPECT_EQ(flags->grpc_port, 0);
+  EXPECT_FALSE(flags->allow_http);
+  EXPECT_EQ(flags->http_address, "127.0.0.2");
+  EXPECT_EQ(flags->http_port, 0);
+  EXPECT_EQ(flags->http_thread_count, 4096);
+  EXPECT_EQ(flags->http_max_body_bytes, 2048);
   EXPECT_FALSE(flags->allow_metrics);
   EXPECT_EQ(flags->metrics_address, "10.0.0.1");
   EXPECT_EQ(flags->metrics_port, 65535);
@@ -126,6 +141,22 @@ TEST(ParseServerFlagsTest, SetsEveryFlag) {
   ASSERT_TRUE(largest.ok()) << largest.status();
   EXPECT_EQ(largest->grpc_max_message_bytes, 2147483647);
   EXPECT_EQ(largest->exit_timeout_secs, 0);
+}
+
+TEST(ParseServerFlagsTest, HttpBodyLimitFollowsTheGrpcLimitUnlessGiven) {
+  absl::StatusOr<ServerFlags> flags =
+      ParseServerFlags({kRepository, "--grpc-max-message-bytes=4096"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->http_max_body_bytes, 4096);
+  // Given, in either order, it is its own.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {kRepository, "--http-max-body-bytes=8192", "--grpc-max-message-bytes=4096"},
+           {kRepository, "--grpc-max-message-bytes=4096", "--http-max-body-bytes=8192"}}) {
+    flags = ParseServerFlags(args);
+    ASSERT_TRUE(flags.ok()) << flags.status();
+    EXPECT_EQ(flags->http_max_body_bytes, 8192);
+    EXPECT_EQ(flags->grpc_max_message_bytes, 4096);
+  }
 }
 
 TEST(ParseServerFlagsTest, HelpNeedsNoRepository) {
@@ -154,6 +185,12 @@ TEST(ParseServerFlagsTest, OutOfRangeOrMalformedNumbersNameFlagAndValue) {
       {"grpc-port", "-1"},
       {"grpc-port", "80x"},
       {"metrics-port", "70000"},
+      {"http-port", "65536"},
+      {"http-port", "-1"},
+      {"http-thread-count", "0"},
+      {"http-thread-count", "4097"},
+      {"http-max-body-bytes", "1023"},
+      {"http-max-body-bytes", "2147483648"},
       {"metrics-port", ""},
       {"exit-timeout-secs", "-1"},
       {"exit-timeout-secs", "86401"},
@@ -182,7 +219,8 @@ TEST(ParseServerFlagsTest, BadBooleanNamesFlagAndValue) {
 }
 
 TEST(ParseServerFlagsTest, EmptyStringValuesAreRefused) {
-  for (const std::string flag : {"model-repository", "grpc-address", "metrics-address"}) {
+  for (const std::string flag :
+       {"model-repository", "grpc-address", "http-address", "metrics-address"}) {
     EXPECT_THAT(ParseError({kRepository, "--" + flag + "="}),
                 HasSubstr("flag '--" + flag + "': bad value ''"))
         << flag;
@@ -205,11 +243,15 @@ TEST(ServerUsageTest, ListsEveryFlagWithItsDefault) {
   const std::string usage = ServerUsage();
   for (const char* flag :
        {"--model-repository=VALUE", "--grpc-address=VALUE", "--grpc-port=VALUE",
-        "--allow-metrics[=true|false]", "--metrics-address=VALUE", "--metrics-port=VALUE",
-        "--exit-timeout-secs=VALUE", "--grpc-max-message-bytes=VALUE", "--help[=true|false]"}) {
+        "--allow-http[=true|false]", "--http-address=VALUE", "--http-port=VALUE",
+        "--http-thread-count=VALUE", "--http-max-body-bytes=VALUE", "--allow-metrics[=true|false]",
+        "--metrics-address=VALUE", "--metrics-port=VALUE", "--exit-timeout-secs=VALUE",
+        "--grpc-max-message-bytes=VALUE", "--help[=true|false]"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
   EXPECT_THAT(usage, HasSubstr("Usage: speech_server --model-repository=PATH"));
+  EXPECT_THAT(usage, AllOf(HasSubstr("Default 8000"), HasSubstr("Default 256"),
+                           HasSubstr("Default: the value of --grpc-max-message-bytes")));
   EXPECT_THAT(usage, AllOf(HasSubstr("Default 8001"), HasSubstr("Default 8002"),
                            HasSubstr("Default 30"), HasSubstr("Default 268435456"),
                            HasSubstr("Default true"), HasSubstr("Required")));

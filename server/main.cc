@@ -1,5 +1,6 @@
 // speech_server: loads the model repository, serves GRPCInferenceService, the standard gRPC
-// health service and Prometheus metrics (/metrics), and shuts down cleanly on SIGINT or SIGTERM.
+// health service, the KServe v2 HTTP/REST endpoint and Prometheus metrics (/metrics), and shuts
+// down cleanly on SIGINT or SIGTERM.
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
@@ -14,6 +15,7 @@
 #include "server/core/inference_core.h"
 #include "server/flags.h"
 #include "server/grpc/inference_service.h"
+#include "server/http/http_service.h"
 #include "server/metrics/catalog.h"
 #include "server/metrics/http_exposition.h"
 #include "server/repository/model_repository.h"
@@ -79,6 +81,24 @@ int Run(const ServerFlags& flags) {
               << metrics_http->port() << std::endl;
   }
   InferenceCore core(repository->get(), InferenceCore::Options());
+  // Before the gRPC service, whose line tells scripts that the server is up.
+  std::unique_ptr<HttpService> http;
+  if (flags.allow_http) {
+    HttpService::Options http_options;
+    http_options.address = flags.http_address;
+    http_options.port = flags.http_port;
+    http_options.thread_count = flags.http_thread_count;
+    http_options.max_body_bytes = flags.http_max_body_bytes;
+    absl::StatusOr<std::unique_ptr<HttpService>> started =
+        HttpService::Create(&core, std::move(http_options));
+    if (!started.ok()) {
+      std::cerr << "error: " << started.status().message() << std::endl;
+      return 1;
+    }
+    http = *std::move(started);
+    std::cout << "Started HTTPService at " << flags.http_address << ":" << http->port()
+              << std::endl;
+  }
   InferenceService service(&core);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -104,11 +124,14 @@ int Run(const ServerFlags& flags) {
   const int signal = WaitForStop(stop_signals);
   std::cerr << "received signal " << signal << "; shutting down (exit timeout "
             << flags.exit_timeout_secs << " s)" << std::endl;
-  // Order: report not serving, stop taking calls and let calls in flight finish (up to the exit
-  // timeout), then drain and join every model's batcher.
+  // Order: report not serving, stop taking calls and let calls in flight finish (gRPC's up to the
+  // exit timeout; HTTP's, which cannot be cancelled, while the batchers still run them), then
+  // drain and join every model's batcher.
   health->SetServingStatus(false);
+  if (http != nullptr) http->StopAccepting();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(flags.exit_timeout_secs));
+  if (http != nullptr) http->Shutdown();
   (*repository)->Shutdown();
   server->Wait();
   if (metrics_http != nullptr) metrics_http->Shutdown();

@@ -12,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "client/perf/input_samples.h"
+#include "proto/bytes_elements.h"
 #include "proto/element_values.h"
 #include "proto/tensor_types.h"
 
@@ -153,32 +154,15 @@ absl::Status AppendElement(size_t index, const Json& value, DataType type, std::
   }
 }
 
-// Elements in raw BYTES data, or nullopt when its length prefixes do not tile it exactly.
-std::optional<int64_t> CountStrings(absl::string_view bytes) {
-  int64_t count = 0;
-  while (!bytes.empty()) {
-    uint32_t length;
-    if (bytes.size() < sizeof(length)) return std::nullopt;
-    std::memcpy(&length, bytes.data(), sizeof(length));
-    bytes.remove_prefix(sizeof(length));
-    if (bytes.size() < length) return std::nullopt;
-    bytes.remove_prefix(length);
-    ++count;
-  }
-  return count;
-}
-
 // The element count of raw `bytes` of `type`.
 absl::StatusOr<int64_t> RawCount(absl::string_view bytes, DataType type) {
   if (type == inference::TYPE_STRING) {
-    std::optional<int64_t> count = CountStrings(bytes);
-    if (!count.has_value()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "\"b64\" decodes to ", bytes.size(),
-          " bytes that are not BYTES elements (each a 4-byte little-endian length, then the "
-          "bytes)"));
-    }
-    return *count;
+    absl::StatusOr<std::vector<absl::string_view>> elements = SplitBytesElements(
+        bytes, absl::StrCat("\"b64\" decodes to ", bytes.size(),
+                            " bytes that are not BYTES elements (each a 4-byte little-endian "
+                            "length, then the bytes)"));
+    if (!elements.ok()) return elements.status();
+    return static_cast<int64_t>(elements->size());
   }
   const size_t size = DataTypeByteSize(type);
   if (bytes.size() % size != 0) {

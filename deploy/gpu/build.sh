@@ -215,7 +215,8 @@ elif stage smoke; then
   serve() {  # serve REPOSITORY: starts the server, sets port and server_pid
     local log="$BUILD_DIR/smoke_server.log"
     "$BUILD_DIR/runfiles/server/speech_server" --model-repository="$1" --grpc-address=127.0.0.1 \
-      --grpc-port=0 --metrics-address=127.0.0.1 --metrics-port=0 >"$log" 2>&1 &
+      --grpc-port=0 --http-address=127.0.0.1 --http-port=0 --metrics-address=127.0.0.1 \
+      --metrics-port=0 >"$log" 2>&1 &
     server_pid=$!
     port=""
     for _ in $(seq 1 1200); do

@@ -34,7 +34,8 @@ import wav2vec2  # noqa: E402
 from common import (ModelSpec, median_ms, plain_triton,  # noqa: E402
                     render_config)
 
-ALL_MODELS = ["identity", "simple", "fastpitch", "wav2vec2"]
+ALL_MODELS = [
+    "identity", "simple", "simple_string", "simple_identity", "fastpitch", "wav2vec2"]
 
 
 Builder = Callable[[], Tuple[torch.jit.ScriptModule, ModelSpec]]
@@ -51,6 +52,8 @@ def _builders(size: str, dtype: str, plain: bool) -> Dict[str, Builder]:
     builders = {
         "identity": simple_models.build_identity,
         "simple": simple_models.build_simple,
+        "simple_string": simple_models.build_simple_string,
+        "simple_identity": simple_models.build_simple_identity,
         "fastpitch": lambda: fastpitch.build(size, dtype),
         "wav2vec2": lambda: wav2vec2.build(size, dtype),
     }
@@ -78,6 +81,17 @@ def _check(name: str, model: torch.jit.ScriptModule, dtype: str,
             x = torch.randn(4, 10)
             assert torch.equal(model(x), x)
             notes.append(f"{median_ms(lambda: model(x)):.3f} ms [4,10]")
+        elif name == "simple_identity":
+            strings = ["he\x00llo", "", "x" * 100]
+            assert model(strings) == strings
+            notes.append(f"{median_ms(lambda: model(strings)):.3f} ms [1,3]")
+        elif name == "simple_string":
+            a = [str(i) for i in range(32)]
+            b = ["1"] * 32
+            sums, differences = model(a, b)
+            assert sums == [str(i + 1) for i in range(32)]
+            assert differences == [str(i - 1) for i in range(32)]
+            notes.append(f"{median_ms(lambda: model(a, b)):.3f} ms [2,16]")
         elif name == "simple":
             a = torch.arange(32, dtype=torch.int32).view(2, 16)
             b = torch.ones(2, 16, dtype=torch.int32)

@@ -1,11 +1,12 @@
-"""The two trivial models: `identity` (echo) and Triton's quick-start `simple`.
+"""The trivial models: `identity` (echo), Triton's quick-start `simple`, and its BYTES examples
+`simple_string` and `simple_identity`.
 
 They exist to exercise the server's plumbing (batching, tensor copies, error
 paths) without model compute getting in the way, so they stay as cheap as a
 TorchScript module can be.
 """
 
-from typing import Tuple
+from typing import List, Tuple
 
 import torch
 
@@ -47,3 +48,44 @@ def build_simple() -> Tuple[torch.jit.ScriptModule, ModelSpec]:
         outputs=[TensorSpec("OUTPUT0", "TYPE_INT32", [16]),
                  TensorSpec("OUTPUT1", "TYPE_INT32", [16])])
     return torch.jit.script(Simple().eval()), spec
+
+
+class SimpleString(torch.nn.Module):
+    """Triton's simple_string: `simple` on integers written as strings (BYTES tensors reach
+    TorchScript as List[str], one string per element, row after row)."""
+
+    def forward(self, input0: List[str],
+                input1: List[str]) -> Tuple[List[str], List[str]]:
+        sums: List[str] = []
+        differences: List[str] = []
+        for i in range(len(input0)):
+            a = int(input0[i])
+            b = int(input1[i])
+            sums.append(str(a + b))
+            differences.append(str(a - b))
+        return sums, differences
+
+
+def build_simple_string() -> Tuple[torch.jit.ScriptModule, ModelSpec]:
+    spec = ModelSpec(
+        name="simple_string", max_batch_size=8,
+        inputs=[TensorSpec("INPUT0", "TYPE_STRING", [16]),
+                TensorSpec("INPUT1", "TYPE_STRING", [16])],
+        outputs=[TensorSpec("OUTPUT0", "TYPE_STRING", [16]),
+                 TensorSpec("OUTPUT1", "TYPE_STRING", [16])])
+    return torch.jit.script(SimpleString().eval()), spec
+
+
+class SimpleIdentity(torch.nn.Module):
+    """Triton's simple_identity for BYTES: each string back unchanged (any bytes, NULs too)."""
+
+    def forward(self, input0: List[str]) -> List[str]:
+        return [x for x in input0]
+
+
+def build_simple_identity() -> Tuple[torch.jit.ScriptModule, ModelSpec]:
+    spec = ModelSpec(
+        name="simple_identity", max_batch_size=8,
+        inputs=[TensorSpec("INPUT0", "TYPE_STRING", [-1])],
+        outputs=[TensorSpec("OUTPUT0", "TYPE_STRING", [-1])])
+    return torch.jit.script(SimpleIdentity().eval()), spec

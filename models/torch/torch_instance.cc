@@ -16,6 +16,7 @@
 #include "proto/check.h"
 #include "proto/tensor_types.h"
 #include "models/torch/ragged_batch.h"
+#include "models/torch/string_tensors.h"
 #include "c10/core/StreamGuard.h"
 
 #ifdef SPEECH_LIBTORCH_CUDA
@@ -88,6 +89,10 @@ absl::StatusOr<std::vector<torch::jit::IValue>> GatherInputs(
   inputs.reserve(config.input_size() + config.batch_input_size());
   for (int i = 0; i < config.input_size(); ++i) {
     const InputTensor& first = batch.front()->inputs[i];
+    if (first.type == inference::TYPE_STRING) {  // List[str], wherever the model runs
+      inputs.emplace_back(GatherStrings(batch, i));
+      continue;
+    }
     const auto options = torch::TensorOptions().dtype(*ToScalarType(first.type));
     const bool padded_input = config.input(i).has_ragged_padding();
     torch::Tensor tensor;
@@ -130,52 +135,63 @@ absl::StatusOr<std::vector<torch::jit::IValue>> GatherInputs(
   return inputs;
 }
 
-// Compute infer: forward() on the gathered inputs, its result as the configured outputs' tensors.
-absl::StatusOr<std::vector<torch::Tensor>> RunGraph(torch::jit::Module& module,
-                                                    std::vector<torch::jit::IValue> inputs,
-                                                    const inference::ModelConfig& config,
-                                                    const std::string& name) {
+// Compute infer: forward() on the gathered inputs, its result as the configured outputs' values
+// (tensors, or lists of strings for BYTES outputs).
+absl::StatusOr<std::vector<torch::jit::IValue>> RunGraph(torch::jit::Module& module,
+                                                         std::vector<torch::jit::IValue> inputs,
+                                                         const inference::ModelConfig& config,
+                                                         const std::string& name) {
   torch::jit::IValue result = module.forward(std::move(inputs));
-  std::vector<torch::Tensor> outputs;
-  if (result.isTensor()) {
-    outputs.push_back(result.toTensor());
-  } else if (result.isTuple()) {
+  std::vector<torch::jit::IValue> outputs;
+  if (result.isTuple()) {
     for (const torch::jit::IValue& element : result.toTupleRef().elements()) {
-      if (!element.isTensor()) {
-        return absl::InternalError(absl::StrCat("instance '", name,
-                                                "': forward() returned a tuple holding a ",
-                                                element.tagKind(), "; expected tensors"));
-      }
-      outputs.push_back(element.toTensor());
+      outputs.push_back(element);
     }
   } else if (result.isTensorList()) {
     for (const torch::Tensor& tensor : result.toTensorVector()) outputs.push_back(tensor);
   } else {
-    return absl::InternalError(absl::StrCat("instance '", name, "': forward() returned a ",
-                                            result.tagKind(), "; expected tensors"));
+    outputs.push_back(result);
   }
   if (static_cast<int>(outputs.size()) != config.output_size()) {
     return absl::InternalError(absl::StrCat("instance '", name, "': forward() returned ",
-                                            outputs.size(), " tensors; the configuration lists ",
+                                            outputs.size(), " values; the configuration lists ",
                                             config.output_size(), " outputs"));
+  }
+  for (int j = 0; j < config.output_size(); ++j) {
+    const bool strings = config.output(j).data_type() == inference::TYPE_STRING;
+    if (!strings && !outputs[j].isTensor()) {
+      return absl::InternalError(absl::StrCat("instance '", name, "': forward() returned a ",
+                                              outputs[j].tagKind(), " for output '",
+                                              config.output(j).name(), "'; expected a tensor"));
+    }
   }
   return outputs;
 }
 
 // Compute output: each output back on the host, checked against its configured data type and
 // the batch's rows, and split into every request's own rows.
-absl::Status ScatterOutputs(const std::vector<torch::Tensor>& outputs, const BatchShape& shape,
-                            const inference::ModelConfig& config, const std::string& name,
-                            absl::Span<InferenceRequest* const> batch) {
+absl::Status ScatterOutputs(const std::vector<torch::jit::IValue>& outputs,
+                            const BatchShape& shape, const inference::ModelConfig& config,
+                            const std::string& name, absl::Span<InferenceRequest* const> batch) {
   for (InferenceRequest* request : batch) {
     request->outputs.clear();
     request->outputs.reserve(outputs.size());
   }
-  std::vector<torch::Tensor> host;
-  host.reserve(outputs.size());
-  for (const torch::Tensor& output : outputs) host.push_back(output.to(torch::kCPU).contiguous());
+  // Tensors on the host (undefined where an output is a list of strings).
+  std::vector<torch::Tensor> host(outputs.size());
+  for (size_t j = 0; j < outputs.size(); ++j) {
+    if (outputs[j].isTensor()) host[j] = outputs[j].toTensor().to(torch::kCPU).contiguous();
+  }
   for (int j = 0; j < config.output_size(); ++j) {
     const inference::ModelOutput& spec = config.output(j);
+    if (spec.data_type() == inference::TYPE_STRING) {
+      absl::Status scattered =
+          ScatterStrings(outputs[j], spec, shape.batching, shape.total_rows, batch);
+      if (!scattered.ok()) {
+        return absl::InternalError(absl::StrCat("instance '", name, "': ", scattered.message()));
+      }
+      continue;
+    }
     const torch::Tensor& tensor = host[j];
     if (tensor.scalar_type() != *ToScalarType(spec.data_type())) {
       return absl::InternalError(absl::StrCat(
@@ -266,13 +282,15 @@ absl::StatusOr<std::unique_ptr<TorchInstance>> TorchInstance::Create(Options opt
         "instance '", options.instance_name, "' (", path, "): ", kind, " '", name,
         "': data_type ", inference::DataType_Name(type), " is not supported by LibTorch"));
   };
+  // BYTES travel as List[str]; every other type needs a LibTorch scalar type.
+  auto supported = [](DataType type) {
+    return type == inference::TYPE_STRING || ToScalarType(type).has_value();
+  };
   for (const inference::ModelInput& input : options.config.input()) {
-    if (!ToScalarType(input.data_type()).has_value()) {
-      return unsupported("input", input.name(), input.data_type());
-    }
+    if (!supported(input.data_type())) return unsupported("input", input.name(), input.data_type());
   }
   for (const inference::ModelOutput& output : options.config.output()) {
-    if (!ToScalarType(output.data_type()).has_value()) {
+    if (!supported(output.data_type())) {
       return unsupported("output", output.name(), output.data_type());
     }
   }
@@ -330,7 +348,7 @@ absl::Status TorchInstance::Execute(absl::Span<InferenceRequest* const> batch) {
     times.compute_input_end = options_.clock->Now();
 
     times.compute_infer_start = times.compute_input_end;
-    absl::StatusOr<std::vector<torch::Tensor>> outputs =
+    absl::StatusOr<std::vector<torch::jit::IValue>> outputs =
         RunGraph(state_->module, *std::move(inputs), options_.config, name());
     if (!outputs.ok()) return outputs.status();
     SynchronizeIfAsync(state_->stream);

@@ -65,7 +65,7 @@ def forward(self, x):
   requests.push_back(FloatRequest({1, 2}, {1.0f, 2.0f}));
 
   ExpectInternal(Execute(*instance, requests),
-                 {kInstanceName, "forward() returned 2 tensors; the configuration lists 1"});
+                 {kInstanceName, "forward() returned 2 values; the configuration lists 1"});
 }
 
 TEST(TorchInstanceExecuteTest, TupleHoldingANonTensorIsInternal) {
@@ -79,7 +79,8 @@ def forward(self, x):
   std::vector<std::unique_ptr<InferenceRequest>> requests;
   requests.push_back(FloatRequest({1, 2}, {1.0f, 2.0f}));
 
-  ExpectInternal(Execute(*instance, requests), {kInstanceName, "tuple holding a Int"});
+  ExpectInternal(Execute(*instance, requests),
+                 {kInstanceName, "returned a Int for output 'OUTPUT1'; expected a tensor"});
 }
 
 TEST(TorchInstanceExecuteTest, NonTensorResultIsInternal) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "proto/bytes_elements.h"
 #include "proto/element_values.h"
 #include "proto/tensor_types.h"
 
@@ -14,6 +15,44 @@ using inference::InputConstraints;
 using inference::ModelInput;
 
 std::string Number(double value) { return absl::StrCat(value); }
+
+// The offset of the first byte of `text` that does not belong to a valid UTF-8 sequence (no
+// overlong forms, no surrogates, nothing above U+10FFFF); -1 when it is all valid.
+int64_t FirstInvalidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t length = 0;
+    uint32_t code = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      length = 2;
+      code = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      length = 3;
+      code = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      length = 4;
+      code = c & 0x07;
+    } else {
+      return static_cast<int64_t>(i);
+    }
+    if (i + length > text.size()) return static_cast<int64_t>(i);
+    for (size_t k = 1; k < length; ++k) {
+      const unsigned char next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xC0) != 0x80) return static_cast<int64_t>(i);
+      code = (code << 6) | (next & 0x3F);
+    }
+    const uint32_t smallest = length == 2 ? 0x80 : length == 3 ? 0x800 : 0x10000;
+    if (code < smallest || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+      return static_cast<int64_t>(i);
+    }
+    i += length;
+  }
+  return -1;
+}
 
 bool IsFloat(DataType type) {
   return type == inference::TYPE_FP16 || type == inference::TYPE_BF16 ||
@@ -47,7 +86,42 @@ absl::Status CheckLengths(const ModelInput& spec, const InputTensor& tensor, boo
   return absl::OkStatus();
 }
 
+// Every BYTES element's size and, where asked, its UTF-8.
+absl::Status CheckStrings(const ModelInput& spec, const InputTensor& tensor) {
+  const InputConstraints& rule = spec.constraints();
+  if (rule.min_element_bytes() == 0 && rule.max_element_bytes() == 0 && !rule.utf8()) {
+    return absl::OkStatus();
+  }
+  const std::string what = absl::StrCat("input '", spec.name(), "'");
+  absl::StatusOr<std::vector<absl::string_view>> elements =
+      SplitBytesElements(absl::string_view(tensor.data, tensor.byte_size), what);
+  if (!elements.ok()) return elements.status();
+  for (size_t i = 0; i < elements->size(); ++i) {
+    const absl::string_view element = (*elements)[i];
+    const int64_t size = static_cast<int64_t>(element.size());
+    if (size < rule.min_element_bytes()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": element ", i, " has ", size, " bytes, below the minimum ",
+                       rule.min_element_bytes(), " (constraints.min_element_bytes)"));
+    }
+    if (rule.max_element_bytes() > 0 && size > rule.max_element_bytes()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": element ", i, " has ", size, " bytes, above the maximum ",
+                       rule.max_element_bytes(), " (constraints.max_element_bytes)"));
+    }
+    if (rule.utf8()) {
+      const int64_t bad = FirstInvalidUtf8(element);
+      if (bad >= 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            what, ": element ", i, " is not valid UTF-8 (byte ", bad, ") (constraints.utf8)"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckValues(const ModelInput& spec, const InputTensor& tensor) {
+  if (tensor.type == inference::TYPE_STRING) return CheckStrings(spec, tensor);
   const InputConstraints& rule = spec.constraints();
   const bool finite = rule.finite() && IsFloat(tensor.type);
   if (!finite && !rule.has_min_value() && !rule.has_max_value()) return absl::OkStatus();

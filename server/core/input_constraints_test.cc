@@ -10,6 +10,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/bytes_elements.h"
 #include "proto/grpc_service.pb.h"
 #include "server/core/tensor_codec.h"
 
@@ -121,6 +122,40 @@ TEST(InputConstraintsTest, LengthsThatDisagreeWithTheDataAreRefused) {
   ExpectInvalid(Check(r), {"row 0 says 0 elements"});
   r.audio_length = 3;  // client-side padding: fewer real elements than sent
   EXPECT_TRUE(Check(r).ok());
+}
+
+absl::Status CheckText(const std::vector<std::string>& texts) {
+  inference::ModelConfig config;
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
+    name: "tts" max_batch_size: 8
+    input {
+      name: "TEXT" data_type: TYPE_STRING dims: [ -1 ]
+      constraints { min_element_bytes: 1 max_element_bytes: 20 utf8: true }
+    }
+    output { name: "AUDIO" data_type: TYPE_FP32 dims: [ -1 ] }
+  )pb", &config));
+  inference::ModelInferRequest message;
+  auto* input = message.add_inputs();
+  input->set_name("TEXT");
+  input->set_datatype("BYTES");
+  input->add_shape(1);
+  input->add_shape(static_cast<int64_t>(texts.size()));
+  message.add_raw_input_contents(PackBytesElements(texts));
+  InferenceRequest request;
+  absl::Status decoded = DecodeInferRequest(message, config, &request);
+  EXPECT_TRUE(decoded.ok()) << decoded;
+  return CheckInputConstraints(config, request);
+}
+
+TEST(InputConstraintsTest, TextMustBeNonEmptyBoundedUtf8) {
+  EXPECT_TRUE(CheckText({"Turn left.", "Grüß Gott"}).ok());
+  ExpectInvalid(CheckText({"ok", ""}), {"input 'TEXT'", "element 1 has 0 bytes, below the minimum 1"});
+  ExpectInvalid(CheckText({std::string(21, 'a')}),
+                {"element 0 has 21 bytes, above the maximum 20 (constraints.max_element_bytes)"});
+  ExpectInvalid(CheckText({"bad \xff byte"}), {"element 0 is not valid UTF-8 (byte 4)"});
+  ExpectInvalid(CheckText({"\xc0\xaf"}), {"not valid UTF-8 (byte 0)"});        // overlong
+  ExpectInvalid(CheckText({"\xed\xa0\x80"}), {"not valid UTF-8 (byte 0)"});    // a surrogate
+  ExpectInvalid(CheckText({"cut \xe2\x82"}), {"not valid UTF-8 (byte 4)"});     // cut short
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "batcher/tensor.h"
+#include "proto/bytes_elements.h"
+#include "proto/tensor_types.h"
 
 namespace speech {
 namespace {
@@ -64,6 +66,8 @@ absl::StatusOr<int64_t> TakeTypedContents(const InputMessage& input, InferenceRe
       return contents.uint_contents_size();
     case inference::TYPE_BOOL: own(Narrow<bool>(contents.bool_contents()));
       return contents.bool_contents_size();
+    case inference::TYPE_STRING: own(PackBytesElements(contents.bytes_contents()));
+      return contents.bytes_contents_size();
     default:
       return absl::InvalidArgumentError(absl::StrCat(
           "input '", input.name(), "': datatype ", input.datatype(),
@@ -105,7 +109,10 @@ absl::StatusOr<int64_t> CheckShape(const InputMessage& input, const inference::M
         ShapeToString(expected), batching ? " (batch dimension first)" : ""));
   }
   const int64_t elements = ElementCount(shape);
-  const int64_t element_bytes = static_cast<int64_t>(DataTypeByteSize(spec.data_type()));
+  // BYTES elements have no fixed size: their count is what the shape must hold.
+  const int64_t element_bytes = spec.data_type() == inference::TYPE_STRING
+                                    ? 1
+                                    : static_cast<int64_t>(DataTypeByteSize(spec.data_type()));
   if (element_bytes == 0) {
     return absl::InvalidArgumentError(absl::StrCat("input '", input.name(), "': datatype ",
                                                    DataTypeWireName(spec.data_type()),
@@ -217,7 +224,16 @@ absl::Status DecodeInferRequest(const inference::ModelInferRequest& message,
             "input '", spec.name(), "': has both raw_input_contents and typed contents; send one"));
       }
       const std::string& bytes = message.raw_input_contents(index_of_spec[s]);
-      if (bytes.size() != expected_bytes) {
+      if (tensor.type == inference::TYPE_STRING) {
+        absl::StatusOr<std::vector<absl::string_view>> strings =
+            SplitBytesElements(bytes, absl::StrCat("input '", spec.name(), "'"));
+        if (!strings.ok()) return strings.status();
+        if (static_cast<int64_t>(strings->size()) != elements) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "input '", spec.name(), "': raw_input_contents holds ", strings->size(),
+              " BYTES elements; shape ", ShapeToString(tensor.shape), " needs ", elements));
+        }
+      } else if (bytes.size() != expected_bytes) {
         return absl::InvalidArgumentError(absl::StrCat(
             "input '", spec.name(), "': raw_input_contents has ", bytes.size(), " bytes; shape ",
             ShapeToString(tensor.shape), " of ", input.datatype(), " needs ", expected_bytes));

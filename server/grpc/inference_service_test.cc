@@ -94,7 +94,8 @@ TEST_F(InferenceServiceTest, ModelMetadataOfUnknownModelOrVersionIsNotFound) {
   inference::ModelMetadataResponse response;
   grpc::Status status = Call(&Stub::ModelMetadata, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(status.error_message(), HasSubstr("model 'missing' is not in the repository"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("Request for unknown model: 'missing' is not in the repository"));
 
   request.set_name(kIdentity);
   request.set_version("7");
@@ -249,7 +250,8 @@ TEST_F(InferenceServiceTest, ModelInferRefusesBadRequestsUncomputed) {
   unknown_model.set_model_name("missing");
   status = Infer(unknown_model, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_THAT(status.error_message(), HasSubstr("model 'missing' is not in the repository"));
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("Request for unknown model: 'missing' is not in the repository"));
 
   EXPECT_THAT(factory_.batch_rows(kIdentity), ElementsAre(kWarmupRows));
 }

@@ -52,7 +52,7 @@ TEST_F(InferenceServiceTest, StreamAnswersEachRequestAndReportsBadOnesInline) {
   EXPECT_EQ(by_id["bad"].infer_response().model_name(), kIdentity);
   EXPECT_EQ(by_id["bad"].infer_response().outputs_size(), 0);
   EXPECT_THAT(by_id["unknown"].error_message(),
-              HasSubstr("model 'missing' is not in the repository"));
+              HasSubstr("Request for unknown model: 'missing' is not in the repository"));
   EXPECT_EQ(by_id["unknown"].infer_response().model_name(), "missing");
   // A stream's requests may reach the batcher in either order (the reactor reads the next one
   // while it starts the last).

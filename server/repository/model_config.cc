@@ -58,6 +58,7 @@ bool IsSupportedType(DataType type) {
     case inference::TYPE_BF16:
     case inference::TYPE_FP32:
     case inference::TYPE_FP64:
+    case inference::TYPE_STRING:
       return true;
     default:
       return false;
@@ -83,7 +84,7 @@ absl::Status ValidateTensors(absl::string_view field,
       return absl::InvalidArgumentError(absl::StrCat(
           where, ": data_type ", inference::DataType_Name(tensor.data_type()),
           " is not supported; expected one of TYPE_BOOL, TYPE_UINT8, TYPE_INT8, TYPE_INT16, "
-          "TYPE_INT32, TYPE_INT64, TYPE_FP16, TYPE_BF16, TYPE_FP32, TYPE_FP64"));
+          "TYPE_INT32, TYPE_INT64, TYPE_FP16, TYPE_BF16, TYPE_FP32, TYPE_FP64, TYPE_STRING"));
     }
     for (int64_t dim : tensor.dims()) {
       if (dim == 0 || dim < -1) {

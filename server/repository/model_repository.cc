@@ -148,7 +148,8 @@ absl::StatusOr<ServedModel*> ModelRepository::Find(absl::string_view name,
         return absl::NotFoundError(absl::StrCat("model '", name, "' is not ready: ", state.reason));
       }
     }
-    return absl::NotFoundError(absl::StrCat("model '", name, "' is not in the repository"));
+    return absl::NotFoundError(
+        absl::StrCat("Request for unknown model: '", name, "' is not in the repository"));
   }
   const std::vector<std::unique_ptr<ServedModel>>& versions = it->second;
   if (version.empty()) return versions.back().get();

@@ -93,9 +93,9 @@ TEST_F(ModelRepositoryTest, EmptyRepositoryLoadsNothing) {
   EXPECT_THAT(repository->Index(), IsEmpty());
   EXPECT_THAT(repository->AllVersions(), IsEmpty());
   EXPECT_TRUE(repository->AllReady());
-  EXPECT_THAT(
-      repository->Find("m", "").status(),
-      StatusIs(absl::StatusCode::kNotFound, HasSubstr("model 'm' is not in the repository")));
+  EXPECT_THAT(repository->Find("m", "").status(),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("Request for unknown model: 'm' is not in the repository")));
 }
 
 TEST_F(ModelRepositoryTest, FilesBesideModelDirectoriesAreIgnored) {
@@ -224,9 +224,9 @@ TEST_F(ModelRepositoryTest, UnknownModelAndVersionAreNotFound) {
   AddModel("m", Identity("version_policy { all {} }"), {1, 2});
   std::unique_ptr<ModelRepository> repository = MustLoad();
   ASSERT_NE(repository, nullptr);
-  EXPECT_THAT(
-      repository->Find("nope", "").status(),
-      StatusIs(absl::StatusCode::kNotFound, HasSubstr("model 'nope' is not in the repository")));
+  EXPECT_THAT(repository->Find("nope", "").status(),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("Request for unknown model: 'nope' is not in the repository")));
   EXPECT_THAT(repository->Find("m", "7").status(),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("model 'm' has no version '7'; loaded versions: [1, 2]")));

@@ -123,6 +123,21 @@ absl::Status ValidateConstraints(const ModelConfig& config, const ModelInput& in
     return Invalid(where, absl::StrCat("min_value ", rule.min_value(),
                                        " is greater than max_value ", rule.max_value()));
   }
+  const bool strings = input.data_type() == inference::TYPE_STRING;
+  if (strings && (rule.has_min_value() || rule.has_max_value())) {
+    return Invalid(where, "min_value and max_value apply to numbers; data_type is TYPE_STRING");
+  }
+  if (!strings && (rule.min_element_bytes() > 0 || rule.max_element_bytes() > 0 || rule.utf8())) {
+    return Invalid(where, absl::StrCat("min_element_bytes, max_element_bytes and utf8 apply to "
+                                       "TYPE_STRING inputs; data_type is ",
+                                       inference::DataType_Name(input.data_type())));
+  }
+  if (rule.min_element_bytes() < 0 || rule.max_element_bytes() < 0 ||
+      (rule.max_element_bytes() > 0 && rule.min_element_bytes() > rule.max_element_bytes())) {
+    return Invalid(where, absl::StrCat("element bytes must satisfy 0 <= min_element_bytes <= "
+                                       "max_element_bytes; got ", rule.min_element_bytes(),
+                                       " and ", rule.max_element_bytes()));
+  }
   if (rule.finite() && !IsFloat(input.data_type())) {
     return Invalid(where, absl::StrCat("finite applies to floating-point inputs; data_type is ",
                                        inference::DataType_Name(input.data_type())));
@@ -149,6 +164,9 @@ absl::Status ValidateConstraints(const ModelConfig& config, const ModelInput& in
 
 absl::Status ValidatePadding(const ModelConfig& config, const ModelInput& input) {
   const std::string where = absl::StrCat("input '", input.name(), "': ragged_padding");
+  if (input.data_type() == inference::TYPE_STRING) {
+    return Invalid(where, "TYPE_STRING inputs cannot be padded");
+  }
   if (config.max_batch_size() == 0) {
     return Invalid(where, "needs a batching model; max_batch_size is 0");
   }

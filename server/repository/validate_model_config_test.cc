@@ -106,7 +106,8 @@ TEST(ValidateModelConfigTest, KeepsGivenFilenameAndPolicy) {
 
 TEST(ValidateModelConfigTest, AcceptsEverySupportedDataType) {
   for (const char* type : {"TYPE_BOOL", "TYPE_UINT8", "TYPE_INT8", "TYPE_INT16", "TYPE_INT32",
-                           "TYPE_INT64", "TYPE_FP16", "TYPE_BF16", "TYPE_FP32", "TYPE_FP64"}) {
+                           "TYPE_INT64", "TYPE_FP16", "TYPE_BF16", "TYPE_FP32", "TYPE_FP64",
+                           "TYPE_STRING"}) {
     const std::string text =
         absl::StrCat("platform: \"pytorch_libtorch\" input { name: \"x\" data_type: ", type,
                      " dims: [ 1 ] } output { name: \"y\" data_type: ", type, " dims: [ 1 ] }");
@@ -198,10 +199,10 @@ TEST(ValidateModelConfigTest, RefusesANameUsedTwice) {
 TEST(ValidateModelConfigTest, RefusesUnsupportedDataTypes) {
   const std::string expected_list =
       "expected one of TYPE_BOOL, TYPE_UINT8, TYPE_INT8, TYPE_INT16, TYPE_INT32, TYPE_INT64, "
-      "TYPE_FP16, TYPE_BF16, TYPE_FP32, TYPE_FP64";
-  EXPECT_THAT(Validate("input { name: \"text\" data_type: TYPE_STRING dims: [ 1 ] }"),
+      "TYPE_FP16, TYPE_BF16, TYPE_FP32, TYPE_FP64, TYPE_STRING";
+  EXPECT_THAT(Validate("input { name: \"wide\" data_type: TYPE_UINT32 dims: [ 1 ] }"),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("input 'text': data_type TYPE_STRING is not supported"),
+                       AllOf(HasSubstr("input 'wide': data_type TYPE_UINT32 is not supported"),
                              HasSubstr(expected_list))));
   EXPECT_THAT(Validate("output { name: \"ids\" data_type: TYPE_UINT16 dims: [ 1 ] }"),
               StatusIs(absl::StatusCode::kInvalidArgument,

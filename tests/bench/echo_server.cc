@@ -28,7 +28,8 @@ OUTPUTn, same bytes), with minimal ModelMetadata and ModelConfig answers for any
   --max-batch-size=N       What the config reports (default 64).
   --grpc-max-message-bytes=N
                            Largest message (default 268435456).
-  --metrics-address, --metrics-port, --model-repository, --allow-metrics
+  --metrics-address, --metrics-port, --model-repository, --allow-metrics, --http-address,
+  --http-port, --allow-http
                            Accepted and ignored, for drop-in use in place of speech_server.
 )";
 
@@ -91,7 +92,7 @@ int main(int argc, char** argv) {
   spec.value_flags = {
       "grpc-address",           "grpc-port",       "input",        "max-batch-size",
       "grpc-max-message-bytes", "metrics-address", "metrics-port", "model-repository",
-      "allow-metrics"};
+      "allow-metrics",          "http-address",    "http-port",    "allow-http"};
   spec.bool_flags = {"help"};
   absl::StatusOr<speech::CommandLine> args = speech::CommandLine::Parse(raw, spec);
   if (!args.ok()) {

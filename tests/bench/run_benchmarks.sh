@@ -99,7 +99,7 @@ start() {
 
 log "starting speech_server on $repository"
 start speech_server "$work/server.log" "$server_bin" --model-repository="$repository" \
-  --metrics-address=127.0.0.1 --metrics-port=0
+  --metrics-address=127.0.0.1 --metrics-port=0 --http-address=127.0.0.1 --http-port=0
 server=$started_target
 log "speech_server at $server"
 log "starting echo_server"

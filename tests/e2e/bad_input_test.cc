@@ -1,5 +1,6 @@
 // Bad requests over real gRPC get the right status code and a message naming the tensor, the
 // expected and the received value; the server keeps serving afterwards.
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -19,13 +20,9 @@ using ::testing::HasSubstr;
 
 class BadInputTest : public RealServerTest {
  protected:
-  static void SetUpTestSuite() {
-    StartServer(kDefaultRepository);
-  }
+  static void SetUpTestSuite() { StartServer(kDefaultRepository); }
 
-  static void TearDownTestSuite() {
-    StopServer();
-  }
+  static void TearDownTestSuite() { StopServer(); }
 
   void TearDown() override {
     // Whatever the case sent, the server still answers a good request correctly.
@@ -53,21 +50,20 @@ class BadInputTest : public RealServerTest {
   static absl::Status Send(const inference::ModelInferRequest& request) {
     return client_->Infer(request).status();
   }
-
 };
 
-
-#define EXPECT_STATUS(status, expected_code, matcher)         \
-  do {                                                        \
-    const absl::Status s = (status);                          \
+#define EXPECT_STATUS(status, expected_code, matcher)          \
+  do {                                                         \
+    const absl::Status s = (status);                           \
     EXPECT_EQ(s.code(), absl::StatusCode::expected_code) << s; \
-    EXPECT_THAT(std::string(s.message()), matcher) << s;      \
+    EXPECT_THAT(std::string(s.message()), matcher) << s;       \
   } while (0)
 
 TEST_F(BadInputTest, UnknownModel) {
   inference::ModelInferRequest request = SimpleRequest();
   request.set_model_name("nope");
-  EXPECT_STATUS(Send(request), kNotFound, HasSubstr("model 'nope' is not in the repository"));
+  EXPECT_STATUS(Send(request), kNotFound,
+                HasSubstr("Request for unknown model: 'nope' is not in the repository"));
 }
 
 TEST_F(BadInputTest, UnknownVersion) {
@@ -120,9 +116,9 @@ TEST_F(BadInputTest, BatchLargerThanMaxBatchSize) {
 TEST_F(BadInputTest, RawByteLengthDoesNotMatchShape) {
   inference::ModelInferRequest request = SimpleRequest();
   request.mutable_raw_input_contents(1)->resize(60);
-  EXPECT_STATUS(Send(request), kInvalidArgument,
-                AllOf(HasSubstr("input 'INPUT1': raw_input_contents has 60 bytes"),
-                      HasSubstr("needs 64")));
+  EXPECT_STATUS(
+      Send(request), kInvalidArgument,
+      AllOf(HasSubstr("input 'INPUT1': raw_input_contents has 60 bytes"), HasSubstr("needs 64")));
 }
 
 TEST_F(BadInputTest, BothRawAndTypedContents) {
@@ -168,6 +164,59 @@ TEST_F(BadInputTest, TypedContentsWithTheWrongCount) {
   }
   EXPECT_STATUS(Send(request), kInvalidArgument,
                 HasSubstr("input 'INPUT0': contents hold 15 values; shape [1, 16] needs 16"));
+}
+
+// Input the speech models cannot take is refused from their configured constraints before it is
+// queued, never with the model's own error.
+
+HostTensor Symbols(const std::vector<int64_t>& ids) {
+  HostTensor tensor{"INPUT__0", "INT64", {1, static_cast<int64_t>(ids.size())}, ""};
+  tensor.bytes.assign(reinterpret_cast<const char*>(ids.data()), ids.size() * sizeof(int64_t));
+  return tensor;
+}
+
+HostTensor Audio(int64_t samples, float value = 0.1f) {
+  HostTensor tensor{"AUDIO", "FP32", {1, samples}, ""};
+  const std::vector<float> audio(samples, value);
+  tensor.bytes.assign(reinterpret_cast<const char*>(audio.data()), audio.size() * sizeof(float));
+  return tensor;
+}
+
+TEST_F(BadInputTest, FastPitchWithoutSymbols) {
+  EXPECT_STATUS(Send(MakeInferRequest("fastpitch", "", {Symbols({})}, {})), kInvalidArgument,
+                AllOf(HasSubstr("model 'fastpitch'"), HasSubstr("input 'INPUT__0'"),
+                      HasSubstr("is 0; expected at least 1 element")));
+}
+
+TEST_F(BadInputTest, FastPitchSymbolOutsideTheSymbolSet) {
+  EXPECT_STATUS(Send(MakeInferRequest("fastpitch", "", {Symbols({12, 40, 148})}, {})),
+                kInvalidArgument,
+                AllOf(HasSubstr("input 'INPUT__0': element 2 is 148"),
+                      HasSubstr("expected values in [0, 147]")));
+  EXPECT_STATUS(Send(MakeInferRequest("fastpitch", "", {Symbols({-3})}, {})), kInvalidArgument,
+                HasSubstr("element 0 is -3"));
+}
+
+TEST_F(BadInputTest, FastPitchTextLongerThanTheCap) {
+  EXPECT_STATUS(
+      Send(MakeInferRequest("fastpitch", "", {Symbols(std::vector<int64_t>(513, 5))}, {})),
+      kInvalidArgument, HasSubstr("is 513, above the maximum 512"));
+}
+
+TEST_F(BadInputTest, Wav2Vec2WithoutAudio) {
+  EXPECT_STATUS(Send(MakeInferRequest("wav2vec2", "", {Audio(0)}, {})), kInvalidArgument,
+                AllOf(HasSubstr("model 'wav2vec2'"), HasSubstr("input 'AUDIO'"),
+                      HasSubstr("expected at least 1 element")));
+}
+
+TEST_F(BadInputTest, Wav2Vec2AudioShorterThanOneFrame) {
+  EXPECT_STATUS(Send(MakeInferRequest("wav2vec2", "", {Audio(399)}, {})), kInvalidArgument,
+                HasSubstr("is 399, below the minimum 400 (constraints.min_length)"));
+}
+
+TEST_F(BadInputTest, Wav2Vec2AudioHoldingNaN) {
+  EXPECT_STATUS(Send(MakeInferRequest("wav2vec2", "", {Audio(16000, std::nanf(""))}, {})),
+                kInvalidArgument, AllOf(HasSubstr("element 0 is nan"), HasSubstr("finite")));
 }
 
 }  // namespace

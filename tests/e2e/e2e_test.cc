@@ -12,6 +12,7 @@
 #include "client/tensor_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "proto/bytes_elements.h"
 #include "proto/grpc_service.grpc.pb.h"
 #include "tests/harness/server_fixture.h"
 
@@ -28,13 +29,9 @@ void ExpectValue(const absl::StatusOr<T>& got, const T& expected) {
 
 class EndToEndTest : public RealServerTest {
  protected:
-  static void SetUpTestSuite() {
-    StartServer(kDefaultRepository);
-  }
+  static void SetUpTestSuite() { StartServer(kDefaultRepository); }
 
-  static void TearDownTestSuite() {
-    StopServer();
-  }
+  static void TearDownTestSuite() { StopServer(); }
 
   static HostTensor Random(const std::string& name, const std::string& datatype,
                            std::vector<int64_t> shape, uint64_t seed, int64_t low = 1,
@@ -62,12 +59,11 @@ class EndToEndTest : public RealServerTest {
     torch::jit::IValue result = module.forward(arguments);
     std::vector<torch::Tensor> outputs;
     if (result.isTensor()) return {result.toTensor()};
-    for (const auto& element : result.toTupleRef().elements()) outputs.push_back(element.toTensor());
+    for (const auto& element : result.toTupleRef().elements())
+      outputs.push_back(element.toTensor());
     return outputs;
   }
-
 };
-
 
 TEST_F(EndToEndTest, HealthAndMetadata) {
   ExpectValue(client_->ServerLive(), true);
@@ -100,7 +96,7 @@ TEST_F(EndToEndTest, HealthAndMetadata) {
 
   auto index = client_->RepositoryIndex();
   ASSERT_TRUE(index.ok()) << index.status();
-  ASSERT_EQ(index->models_size(), 4);
+  ASSERT_EQ(index->models_size(), 6);
   for (const auto& model : index->models()) EXPECT_EQ(model.state(), "READY") << model.name();
 }
 
@@ -149,6 +145,66 @@ TEST_F(EndToEndTest, SimpleAddsAndSubtracts) {
     EXPECT_EQ(sum[i], x[i] + y[i]);
     EXPECT_EQ(difference[i], x[i] - y[i]);
   }
+}
+
+HostTensor Strings(const std::string& name, std::vector<int64_t> shape,
+                   const std::vector<std::string>& values) {
+  return HostTensor{name, "BYTES", std::move(shape), PackBytesElements(values)};
+}
+
+std::vector<std::string> StringsOf(const HostTensor& tensor) {
+  auto elements = SplitBytesElements(tensor.bytes, tensor.name);
+  EXPECT_TRUE(elements.ok()) << elements.status();
+  return elements.ok() ? std::vector<std::string>(elements->begin(), elements->end())
+                       : std::vector<std::string>();
+}
+
+TEST_F(EndToEndTest, SimpleStringAddsNumbersWrittenAsText) {
+  std::vector<std::string> a, b, sums, differences;
+  for (int i = 0; i < 32; ++i) {
+    a.push_back(std::to_string(i * 7 - 50));
+    b.push_back(std::to_string(3 - i));
+    sums.push_back(std::to_string(i * 7 - 50 + 3 - i));
+    differences.push_back(std::to_string(i * 7 - 50 - (3 - i)));
+  }
+  auto outputs =
+      Infer("simple_string", {Strings("INPUT0", {2, 16}, a), Strings("INPUT1", {2, 16}, b)});
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  ASSERT_EQ(outputs->size(), 2u);
+  EXPECT_EQ((*outputs)[0].datatype, "BYTES");
+  EXPECT_EQ((*outputs)[0].shape, (std::vector<int64_t>{2, 16}));
+  EXPECT_EQ(StringsOf((*outputs)[0]), sums);
+  EXPECT_EQ(StringsOf((*outputs)[1]), differences);
+}
+
+TEST_F(EndToEndTest, SimpleIdentityKeepsAnyBytesAndTypedContentsWork) {
+  const std::vector<std::string> blobs = {std::string("he\0llo", 6), "",
+                                          std::string("\x00\x01\x02\x03", 4), "Grüß Gott"};
+  auto outputs = Infer("simple_identity", {Strings("INPUT0", {1, 4}, blobs)});
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  EXPECT_EQ(StringsOf((*outputs)[0]), blobs);
+  // The same strings as typed bytes_contents.
+  inference::ModelInferRequest request = MakeInferRequest("simple_identity", "", {}, {});
+  auto* input = request.add_inputs();
+  input->set_name("INPUT0");
+  input->set_datatype("BYTES");
+  input->add_shape(1);
+  input->add_shape(4);
+  for (const std::string& blob : blobs) input->mutable_contents()->add_bytes_contents(blob);
+  auto response = client_->Infer(request);
+  ASSERT_TRUE(response.ok()) << response.status();
+  auto typed = OutputsFromResponse(*response);
+  ASSERT_TRUE(typed.ok()) << typed.status();
+  EXPECT_EQ(StringsOf((*typed)[0]), blobs);
+}
+
+TEST_F(EndToEndTest, MalformedBytesAreRefusedNamingTheElement) {
+  HostTensor broken = Strings("INPUT0", {1, 2}, {"abc", "defg"});
+  broken.bytes.resize(broken.bytes.size() - 2);
+  auto response = client_->Infer(MakeInferRequest("simple_identity", "", {broken}, {}));
+  EXPECT_EQ(response.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(response.status().message()),
+              ::testing::HasSubstr("input 'INPUT0': element 1 declares 4 bytes but only 2 remain"));
 }
 
 torch::Tensor ToTorch(const HostTensor& tensor, torch::ScalarType type) {
@@ -211,7 +267,7 @@ TEST_F(EndToEndTest, StreamInferAnswersEveryRequestWithItsId) {
   while (stream->Read(&response)) responses[response.infer_response().id()] = response;
   ASSERT_TRUE(stream->Finish().ok());
   ASSERT_EQ(responses.size(), 3u);
-  EXPECT_THAT(responses["request-1"].error_message(), HasSubstr("model 'nope'"));
+  EXPECT_THAT(responses["request-1"].error_message(), HasSubstr("unknown model: 'nope'"));
   for (const char* id : {"request-0", "request-2"}) {
     EXPECT_EQ(responses[id].error_message(), "");
     auto outputs = OutputsFromResponse(responses[id].infer_response());

@@ -181,7 +181,8 @@ TEST_F(MetricsEndToEndTest, CountersEqualWhatWasSentAndStatisticsAgree) {
   ASSERT_TRUE(all.ok()) << all.status();
   std::vector<std::string> names;
   for (const auto& model : all->model_stats()) names.push_back(model.name());
-  EXPECT_THAT(names, ::testing::ElementsAre("fastpitch", "identity", "simple", "wav2vec2"));
+  EXPECT_THAT(names, ::testing::ElementsAre("fastpitch", "identity", "simple", "simple_identity",
+                                             "simple_string", "wav2vec2"));
   EXPECT_EQ(client_->ModelStatistics("nope").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(client_->ModelStatistics("identity", "7").status().code(), absl::StatusCode::kNotFound);
   auto metadata = client_->ServerMetadata();

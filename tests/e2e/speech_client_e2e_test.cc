@@ -85,7 +85,8 @@ TEST_F(SpeechClientE2eTest, MetadataConfigIndexAndStatistics) {
   EXPECT_THAT(index.output, HasSubstr("state: \"READY\""));
   Result unknown = Run("model-config no_such_model");
   EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_THAT(unknown.output, HasSubstr("error: NOT_FOUND: model 'no_such_model'"));
+  EXPECT_THAT(unknown.output,
+              HasSubstr("error: NOT_FOUND: Request for unknown model: 'no_such_model'"));
 }
 
 TEST_F(SpeechClientE2eTest, InferOnEveryDefaultModel) {

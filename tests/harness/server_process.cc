@@ -34,8 +34,9 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   if (log_fd < 0) return absl::InternalError("cannot create the server log file");
   process->log_path_ = pattern;
 
-  std::vector<std::string> args = {binary, "--grpc-address=127.0.0.1", "--grpc-port=0",
-                                   "--metrics-address=127.0.0.1", "--metrics-port=0"};
+  std::vector<std::string> args = {
+      binary,          "--grpc-address=127.0.0.1",    "--grpc-port=0",   "--http-address=127.0.0.1",
+      "--http-port=0", "--metrics-address=127.0.0.1", "--metrics-port=0"};
   args.insert(args.end(), extra_flags.begin(), extra_flags.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
@@ -52,6 +53,7 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   close(log_fd);
 
   const std::regex grpc_line(R"(Started GRPCInferenceService at [^\s]*:(\d+))");
+  const std::regex http_line(R"(Started HTTPService at [^\s]*:(\d+))");
   const std::regex metrics_line(R"(Started Metrics Service at [^\s]*:(\d+))");
   const absl::Time give_up = absl::Now() + absl::Seconds(startup_seconds);
   while (absl::Now() < give_up) {
@@ -59,6 +61,10 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     std::smatch match;
     if (std::regex_search(output, match, metrics_line)) {
       (void)absl::SimpleAtoi(match[1].str(), &process->metrics_port_);
+    }
+    // The server prints the HTTP line before the gRPC one.
+    if (std::regex_search(output, match, http_line)) {
+      (void)absl::SimpleAtoi(match[1].str(), &process->http_port_);
     }
     if (std::regex_search(output, match, grpc_line)) {
       process->grpc_target_ = absl::StrCat("127.0.0.1:", match[1].str());

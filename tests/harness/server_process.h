@@ -16,9 +16,10 @@ namespace speech {
 // Not thread-safe. Owns the child process: the destructor stops it if Stop was not called.
 class ServerProcess {
  public:
-  // Starts `binary` (a runfiles-relative path such as "server/speech_server") with
-  // --grpc-port=0 --metrics-port=0 plus `extra_flags`, and waits until it prints the port it
-  // listens on. Fails if the process exits or prints nothing within `startup_seconds`.
+  // Starts `binary` (a runfiles-relative path such as "server/speech_server") on loopback with
+  // --grpc-port=0 --http-port=0 --metrics-port=0 plus `extra_flags`, and waits until it prints
+  // the gRPC port it listens on (after the HTTP one). Fails if the process exits or prints nothing
+  // within `startup_seconds`.
   static absl::StatusOr<std::unique_ptr<ServerProcess>> Start(
       const std::string& binary, const std::vector<std::string>& extra_flags,
       int startup_seconds = 120);
@@ -27,6 +28,8 @@ class ServerProcess {
 
   // "127.0.0.1:<port>" of the gRPC service.
   const std::string& grpc_target() const { return grpc_target_; }
+  // The HTTP/REST port, or 0 when the server printed none (--allow-http=false).
+  int http_port() const { return http_port_; }
   // The metrics port, or 0 when the server printed none.
   int metrics_port() const { return metrics_port_; }
   // Everything the server printed on stdout and stderr so far (for failure messages).
@@ -40,6 +43,7 @@ class ServerProcess {
 
   pid_t pid_ = -1;
   std::string grpc_target_;
+  int http_port_ = 0;
   int metrics_port_ = 0;
   std::string log_path_;
 };
