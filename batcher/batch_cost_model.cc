@@ -15,7 +15,8 @@ namespace {
 size_t Bracket(const std::vector<int64_t>& values, int64_t x) {
   if (values.size() < 2) return 0;
   const auto upper = std::upper_bound(values.begin(), values.end(), x);
-  const size_t index = upper == values.begin() ? 0 : static_cast<size_t>(upper - values.begin()) - 1;
+  const size_t index =
+      upper == values.begin() ? 0 : static_cast<size_t>(upper - values.begin()) - 1;
   return std::min(index, values.size() - 2);
 }
 
@@ -43,6 +44,10 @@ absl::StatusOr<BatchCostModel> BatchCostModel::Create(std::vector<CostSample> sa
     return absl::InvalidArgumentError(absl::StrCat(
         "batch cost model: refinement_weight must be in (0, 1]; was ", options.refinement_weight));
   }
+  if (!(options.global_weight >= 0 && options.global_weight <= 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "batch cost model: global_weight must be in [0, 1]; was ", options.global_weight));
+  }
   std::map<std::pair<int64_t, int64_t>, double> grid;
   std::vector<int64_t> rows;
   std::vector<int64_t> lengths;
@@ -50,9 +55,9 @@ absl::StatusOr<BatchCostModel> BatchCostModel::Create(std::vector<CostSample> sa
     const std::string what = absl::StrCat("batch cost model: sample of ", sample.rows,
                                           " rows of length ", sample.length);
     if (sample.rows < 1 || sample.length < 1 || sample.cost <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          what, " needs rows and length >= 1 and a positive cost; cost was ",
-          absl::FormatDuration(sample.cost)));
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " needs rows and length >= 1 and a positive cost; cost was ",
+                       absl::FormatDuration(sample.cost)));
     }
     if (!grid.emplace(std::make_pair(sample.rows, sample.length),
                       absl::ToDoubleSeconds(sample.cost))
@@ -71,8 +76,8 @@ absl::StatusOr<BatchCostModel> BatchCostModel::Create(std::vector<CostSample> sa
     for (int64_t l : lengths) {
       auto it = grid.find({r, l});
       if (it == grid.end()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "batch cost model: the grid has no sample of ", r, " rows of length ", l));
+        return absl::InvalidArgumentError(
+            absl::StrCat("batch cost model: the grid has no sample of ", r, " rows of length ", l));
       }
       seconds.push_back(it->second);
     }
@@ -101,7 +106,7 @@ absl::Duration BatchCostModel::Estimate(int64_t rows, int64_t length) const {
     const double t = static_cast<double>(rows - rows_[r]) / (rows_[r + 1] - rows_[r]);
     seconds = AtRowIndex(r, length) + t * (AtRowIndex(r + 1, length) - AtRowIndex(r, length));
   }
-  return absl::Seconds(seconds);
+  return absl::Seconds(seconds * scale_);
 }
 
 void BatchCostModel::Observe(int64_t rows, int64_t length, absl::Duration cost) {
@@ -110,8 +115,9 @@ void BatchCostModel::Observe(int64_t rows, int64_t length, absl::Duration cost) 
   if (!(estimate > 0)) return;
   const double ratio = std::clamp(absl::ToDoubleSeconds(cost) / estimate, 0.25, 4.0);
   const double w = options_.refinement_weight;
-  double& cell = seconds_[Nearest(rows_, rows) * lengths_.size() + Nearest(lengths_, length)];
-  cell *= (1 - w) + w * ratio;
+  const size_t k = Nearest(rows_, rows) * lengths_.size() + Nearest(lengths_, length);
+  seconds_[k] = std::clamp(seconds_[k] * ((1 - w) + w * ratio), measured_[k] / 2, measured_[k] * 2);
+  scale_ *= (1 - options_.global_weight) + options_.global_weight * ratio;
 }
 
 }  // namespace speech

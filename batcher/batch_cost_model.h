@@ -25,16 +25,20 @@ class BatchCostModel {
  public:
   struct Options {
     // How far one observed execution moves the estimate of its nearest grid point toward what it
-    // measured, in (0, 1]. Observations are clamped to a quarter and four times the estimate, so
-    // that one preempted batch cannot wreck the table.
+    // measured, in (0, 1]. Each point's estimate stays within half and twice what was measured
+    // at warm-up, so that observations (made under whatever else the machine runs) can correct
+    // the table but never turn it upside down: a few slow batches must not switch batching off
+    // for good, since a batch size no longer formed is no longer observed.
     double refinement_weight = 0.1;
+    // How far one observation moves the factor that scales every estimate (the machine as a
+    // whole got slower or faster), in [0, 1].
+    double global_weight = 0.02;
   };
 
   // Needs a full grid: for every row count and every length present in `samples`, exactly one
   // sample of that pair, with rows and length >= 1 and a positive cost. INVALID_ARGUMENT naming
   // the sample otherwise.
-  static absl::StatusOr<BatchCostModel> Create(std::vector<CostSample> samples,
-                                               Options options);
+  static absl::StatusOr<BatchCostModel> Create(std::vector<CostSample> samples, Options options);
   static absl::StatusOr<BatchCostModel> Create(std::vector<CostSample> samples) {
     return Create(std::move(samples), Options());
   }
@@ -44,8 +48,9 @@ class BatchCostModel {
   // length, the smallest length's cost. REQUIRES: rows >= 1.
   absl::Duration Estimate(int64_t rows, int64_t length) const;
 
-  // Refines the grid point nearest (rows, length) (nearest in log scale) with a measured cost.
-  // Non-positive costs are ignored.
+  // Refines the estimates with a measured cost: the factor that scales them all, and the grid
+  // point nearest (rows, length) (nearest in log scale), within its bounds. One observation
+  // counts at most as a quarter or four times the estimate. Non-positive costs are ignored.
   void Observe(int64_t rows, int64_t length, absl::Duration cost);
 
   const std::vector<int64_t>& row_counts() const { return rows_; }
@@ -56,6 +61,7 @@ class BatchCostModel {
                  std::vector<double> seconds, Options options)
       : rows_(std::move(rows)),
         lengths_(std::move(lengths)),
+        measured_(seconds),
         seconds_(std::move(seconds)),
         options_(options) {}
 
@@ -67,7 +73,9 @@ class BatchCostModel {
 
   std::vector<int64_t> rows_;     // ascending
   std::vector<int64_t> lengths_;  // ascending
-  std::vector<double> seconds_;   // rows_.size() x lengths_.size(), row-major
+  std::vector<double> measured_;  // as the samples gave them
+  std::vector<double> seconds_;   // rows_.size() x lengths_.size(), row-major: refined
+  double scale_ = 1;              // applies to every estimate
   Options options_;
 };
 

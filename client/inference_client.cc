@@ -1,5 +1,6 @@
 #include "client/inference_client.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -205,6 +206,66 @@ absl::StatusOr<inference::RepositoryIndexResponse> InferenceClient::RepositoryIn
   });
   if (!status.ok()) return status;
   return response;
+}
+
+absl::Status InferenceClient::LoadModel(absl::string_view name,
+                                        const std::optional<std::string>& config_json) const {
+  inference::RepositoryModelLoadRequest request;
+  request.set_model_name(std::string(name));
+  if (config_json.has_value()) {
+    (*request.mutable_parameters())["config"].set_string_param(*config_json);
+  }
+  inference::RepositoryModelLoadResponse response;
+  // A load warms the model up, which can take longer than a request's default deadline.
+  return Call(std::max(options_.default_deadline, absl::Minutes(5)),
+              [&](grpc::ClientContext* context) {
+                return stub_->RepositoryModelLoad(context, request, &response);
+              });
+}
+
+absl::Status InferenceClient::UnloadModel(absl::string_view name, bool unload_dependents) const {
+  inference::RepositoryModelUnloadRequest request;
+  request.set_model_name(std::string(name));
+  if (unload_dependents) (*request.mutable_parameters())["unload_dependents"].set_bool_param(true);
+  inference::RepositoryModelUnloadResponse response;
+  return Call(options_.default_deadline, [&](grpc::ClientContext* context) {
+    return stub_->RepositoryModelUnload(context, request, &response);
+  });
+}
+
+absl::Status InferenceClient::RegisterSystemSharedMemory(absl::string_view name,
+                                                         absl::string_view key, uint64_t byte_size,
+                                                         uint64_t offset) const {
+  inference::SystemSharedMemoryRegisterRequest request;
+  request.set_name(std::string(name));
+  request.set_key(std::string(key));
+  request.set_byte_size(byte_size);
+  request.set_offset(offset);
+  inference::SystemSharedMemoryRegisterResponse response;
+  return Call(options_.default_deadline, [&](grpc::ClientContext* context) {
+    return stub_->SystemSharedMemoryRegister(context, request, &response);
+  });
+}
+
+absl::StatusOr<inference::SystemSharedMemoryStatusResponse>
+InferenceClient::SystemSharedMemoryStatus(absl::string_view name) const {
+  inference::SystemSharedMemoryStatusRequest request;
+  request.set_name(std::string(name));
+  inference::SystemSharedMemoryStatusResponse response;
+  absl::Status status = Call(options_.default_deadline, [&](grpc::ClientContext* context) {
+    return stub_->SystemSharedMemoryStatus(context, request, &response);
+  });
+  if (!status.ok()) return status;
+  return response;
+}
+
+absl::Status InferenceClient::UnregisterSystemSharedMemory(absl::string_view name) const {
+  inference::SystemSharedMemoryUnregisterRequest request;
+  request.set_name(std::string(name));
+  inference::SystemSharedMemoryUnregisterResponse response;
+  return Call(options_.default_deadline, [&](grpc::ClientContext* context) {
+    return stub_->SystemSharedMemoryUnregister(context, request, &response);
+  });
 }
 
 absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> InferenceClient::HealthCheck(

@@ -4,7 +4,9 @@
 #ifndef SPEECH_CLIENT_INFERENCE_CLIENT_H_
 #define SPEECH_CLIENT_INFERENCE_CLIENT_H_
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -74,6 +76,22 @@ class InferenceClient {
       absl::string_view name = "", absl::string_view version = "") const;
   // `ready_only` lists only the models that are ready.
   absl::StatusOr<inference::RepositoryIndexResponse> RepositoryIndex(bool ready_only = false) const;
+  // Triton's model control (servers in --model-control-mode=explicit): loads or reloads `name`,
+  // with `config_json` (a model configuration in JSON) replacing its config.pbtxt when given;
+  // returns once the model serves, or with why not.
+  absl::Status LoadModel(absl::string_view name,
+                         const std::optional<std::string>& config_json = std::nullopt) const;
+  // Stops serving `name` (and, with `unload_dependents`, the ensembles that run it).
+  absl::Status UnloadModel(absl::string_view name, bool unload_dependents = false) const;
+
+  // Triton's system shared-memory extension: registers `byte_size` bytes at `offset` of the POSIX
+  // shared-memory object `key` (a name for shm_open) as region `name`; lists the regions (all
+  // when `name` is empty); unregisters one, or all when `name` is empty.
+  absl::Status RegisterSystemSharedMemory(absl::string_view name, absl::string_view key,
+                                          uint64_t byte_size, uint64_t offset = 0) const;
+  absl::StatusOr<inference::SystemSharedMemoryStatusResponse> SystemSharedMemoryStatus(
+      absl::string_view name = "") const;
+  absl::Status UnregisterSystemSharedMemory(absl::string_view name = "") const;
 
   // grpc.health.v1.Health/Check. An empty `service` asks about the server as a whole; servers
   // answer NOT_FOUND for a service they do not know.

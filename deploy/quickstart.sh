@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, from nothing: installs Debian's packages, builds the server and the client, makes
 # the default model repository, starts the server, runs the client against every model and shows
-# the results, then stops the server.
+# the results (the tts and asr pipelines write theirs under $RESULTS_DIR, default
+# /tmp/speech_quickstart), then stops the server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +30,12 @@ for _ in $(seq 1 600); do
 done
 sed 's/^/[server] /' "$log"
 
-client() { echo; echo "\$ speech_client $*"; bazel-bin/client/cli/speech_client --url="localhost:$GRPC_PORT" "$@"; }
+client() {  # shows the command (arguments with spaces in quotes), then runs it
+  local shown="" arg
+  for arg in "$@"; do case "$arg" in *" "*) shown+=" \"$arg\"" ;; *) shown+=" $arg" ;; esac; done
+  echo; echo "\$ speech_client$shown"
+  bazel-bin/client/cli/speech_client --url="localhost:$GRPC_PORT" "$@"
+}
 client health
 client server-metadata
 client index
@@ -49,5 +55,36 @@ fi
 if [ "$METRICS_PORT" != 0 ] && curl -sf "localhost:$METRICS_PORT/metrics" >/dev/null 2>&1; then
   echo; echo "\$ curl localhost:$METRICS_PORT/metrics | grep nv_inference_request_success"
   curl -s "localhost:$METRICS_PORT/metrics" | grep '^nv_inference_request_success' || true
+fi
+
+# The speech pipelines (Triton ensembles): tts speaks a sentence into a WAV and a picture of its
+# mel spectrogram; asr transcribes espeak-ng's reading of another sentence (and tts's audio). Each
+# is skipped, with one line, while the server does not serve that model ready.
+results=${RESULTS_DIR:-/tmp/speech_quickstart}
+mkdir -p "$results"
+model_ready() { bazel-bin/client/cli/speech_client --url="localhost:$GRPC_PORT" ready "$1" >/dev/null 2>&1; }
+made=()
+if model_ready tts; then
+  client tts "Turn left at the next corner." --out="$results/tts.wav" --mel-png="$results/tts_mel.png"
+  made+=("$results/tts.wav" "$results/tts_mel.png")
+else
+  echo; echo "[tts] skipped: the server has no ready model \"tts\" yet (speech_client ready tts: not ready)"
+fi
+if model_ready asr; then
+  espeak-ng -w "$results/espeak.wav" "Please call Stella and ask her to bring these things with her."
+  sox "$results/espeak.wav" -r 16000 -c 1 -b 16 "$results/espeak_16k.wav"
+  heard=("$results/espeak_16k.wav")
+  if [ ${#made[@]} -gt 0 ]; then  # tts spoke in this run: hear it back
+    sox "$results/tts.wav" -r 16000 -c 1 -b 16 "$results/tts_16k.wav"
+    heard+=("$results/tts_16k.wav")
+  fi
+  client asr "${heard[@]}"
+  made+=("$results/espeak.wav" "${heard[@]}")
+else
+  echo; echo "[asr] skipped: the server has no ready model \"asr\" yet (speech_client ready asr: not ready)"
+fi
+if [ ${#made[@]} -gt 0 ]; then
+  echo; echo "[results] in $results (the default models' weights are random: noise and nonsense):"
+  for file in "${made[@]}"; do echo "  $file"; done
 fi
 echo; echo "[server] stopping"

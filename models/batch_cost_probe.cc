@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "models/synthetic_request.h"
 
 namespace speech {
@@ -18,18 +17,27 @@ bool HasPaddedInput(const inference::ModelConfig& config) {
   return false;
 }
 
-// The faster of two timed runs, after one to warm up.
-absl::StatusOr<absl::Duration> TimeRuns(BatchExecutor& instance, InferenceRequest& request) {
+// One run of `request` on `instance`, timed on `clock`.
+absl::StatusOr<double> TimeRun(BatchExecutor& instance, InferenceRequest& request,
+                               const Clock* clock) {
   InferenceRequest* const batch[] = {&request};
-  absl::Duration best = absl::InfiniteDuration();
-  for (int run = 0; run < 3; ++run) {
-    const absl::Time start = absl::Now();
-    absl::Status status = instance.Execute(batch);
-    const absl::Duration took = absl::Now() - start;
-    if (!status.ok()) return status;
-    if (run > 0) best = std::min(best, took);
+  const absl::Time start = clock->Now();
+  absl::Status status = instance.Execute(batch);
+  if (!status.ok()) return status;
+  return std::max(absl::ToDoubleSeconds(clock->Now() - start), 1e-9);
+}
+
+// Noise (what else the machine runs) only ever adds time, and a batch never costs less with more
+// rows or a longer length: so no point can truly cost more than any point above or beside it
+// costs as measured. Lowers each point to the least of those.
+void MonotoneEnvelope(std::vector<std::vector<double>>* seconds) {
+  std::vector<std::vector<double>>& c = *seconds;
+  for (size_t r = c.size(); r-- > 0;) {
+    for (size_t l = c[r].size(); l-- > 0;) {
+      if (r + 1 < c.size()) c[r][l] = std::min(c[r][l], c[r + 1][l]);
+      if (l + 1 < c[r].size()) c[r][l] = std::min(c[r][l], c[r][l + 1]);
+    }
   }
-  return best;
 }
 
 }  // namespace
@@ -63,32 +71,55 @@ std::vector<int64_t> CostProbeLengths(const inference::ModelConfig& config, int 
 
 absl::StatusOr<std::vector<CostSample>> ProbeBatchCosts(BatchExecutor& instance,
                                                         const inference::ModelConfig& config,
-                                                        const CostProbeOptions& options) {
+                                                        const CostProbeOptions& options,
+                                                        const Clock* clock) {
   if (!HasPaddedInput(config) || config.max_batch_size() == 0) return std::vector<CostSample>();
   const std::vector<int64_t> rows = CostProbeRows(config.max_batch_size());
   const std::vector<int64_t> lengths = CostProbeLengths(config, options.length_count);
   // seconds[r][l]; measured row by row, shortest lengths first, so that every point has measured
-  // neighbours below and to the left to predict it from.
+  // neighbours below and to the left to predict it from. Each measured point runs once to warm up
+  // and then once in each of three rounds, the fastest kept: rounds apart in time resist a burst
+  // of other work better than runs back to back.
   std::vector<std::vector<double>> seconds(rows.size(), std::vector<double>(lengths.size(), 0));
-  for (size_t r = 0; r < rows.size(); ++r) {
-    for (size_t l = 0; l < lengths.size(); ++l) {
-      double predicted = 0;
-      if (l > 0) predicted = seconds[r][l - 1] * lengths[l] / lengths[l - 1];
-      if (r > 0) predicted = std::max(predicted, seconds[r - 1][l] * rows[r] / rows[r - 1]);
-      if (r + l > 0 && predicted > absl::ToDoubleSeconds(options.max_measured_cost)) {
-        seconds[r][l] = predicted;
-        continue;
+  std::vector<std::vector<bool>> measured(rows.size(), std::vector<bool>(lengths.size(), false));
+  // A point's cost from its measured neighbours: proportional in length and in rows.
+  auto predict = [&](size_t r, size_t l) {
+    double predicted = 0;
+    if (l > 0) predicted = seconds[r][l - 1] * lengths[l] / lengths[l - 1];
+    if (r > 0) predicted = std::max(predicted, seconds[r - 1][l] * rows[r] / rows[r - 1]);
+    return predicted;
+  };
+  constexpr int kRounds = 3;
+  for (int round = 0; round < kRounds; ++round) {
+    for (size_t r = 0; r < rows.size(); ++r) {
+      for (size_t l = 0; l < lengths.size(); ++l) {
+        if (round == 0) {
+          const double predicted = predict(r, l);
+          seconds[r][l] = predicted;
+          if (r + l > 0 && predicted > absl::ToDoubleSeconds(options.max_measured_cost)) continue;
+          measured[r][l] = true;
+          seconds[r][l] = INFINITY;
+        } else if (!measured[r][l]) {
+          continue;
+        }
+        std::unique_ptr<InferenceRequest> request = SyntheticRequest(config, rows[r], lengths[l]);
+        absl::StatusOr<double> took = round == 0 ? TimeRun(instance, *request, clock) : 0.0;
+        if (took.ok()) took = TimeRun(instance, *request, clock);  // round 0: after a warm-up
+        if (!took.ok()) {
+          return absl::Status(took.status().code(),
+                              absl::StrCat("cost probe of ", rows[r], " rows of length ",
+                                           lengths[l], " failed: ", took.status().message()));
+        }
+        seconds[r][l] = std::min(seconds[r][l], *took);
       }
-      std::unique_ptr<InferenceRequest> request = SyntheticRequest(config, rows[r], lengths[l]);
-      absl::StatusOr<absl::Duration> took = TimeRuns(instance, *request);
-      if (!took.ok()) {
-        return absl::Status(took.status().code(),
-                            absl::StrCat("cost probe of ", rows[r], " rows of length ", lengths[l],
-                                         " failed: ", took.status().message()));
-      }
-      seconds[r][l] = std::max(absl::ToDoubleSeconds(*took), 1e-9);
     }
   }
+  for (size_t r = 0; r < rows.size(); ++r) {  // the points not run, from the final measurements
+    for (size_t l = 0; l < lengths.size(); ++l) {
+      if (!measured[r][l]) seconds[r][l] = predict(r, l);
+    }
+  }
+  MonotoneEnvelope(&seconds);
   std::vector<CostSample> samples;
   for (size_t r = 0; r < rows.size(); ++r) {
     for (size_t l = 0; l < lengths.size(); ++l) {

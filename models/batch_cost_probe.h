@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "batcher/batch_cost_model.h"
+#include "batcher/clock.h"
 #include "batcher/executor.h"
 #include "proto/model_config.pb.h"
 
@@ -31,13 +32,14 @@ std::vector<int64_t> CostProbeRows(int64_t max_batch_size);
 // when none is set), the shortest the largest of their min_length, 1 and a 64th of the longest.
 std::vector<int64_t> CostProbeLengths(const inference::ModelConfig& config, int count);
 
-// Runs the grid on `instance` (each point once to warm up, then twice, keeping the faster) and
-// returns one sample per point, in real time. Points predicted too expensive are extrapolated
-// from the measured ones (proportional in rows and in length). Empty when the model has no padded
+// Runs the grid on `instance` (each point once to warm up, then once in each of three rounds over
+// the grid, keeping the fastest) and returns one sample per point, in real time, no point above
+// what a point of more rows or a longer length measured. Points predicted too expensive are
+// extrapolated from the measured ones (proportional in rows and in length). Empty when the model has no padded
 // input. Fails with the instance's error when a run fails.
-absl::StatusOr<std::vector<CostSample>> ProbeBatchCosts(BatchExecutor& instance,
-                                                        const inference::ModelConfig& config,
-                                                        const CostProbeOptions& options = {});
+absl::StatusOr<std::vector<CostSample>> ProbeBatchCosts(
+    BatchExecutor& instance, const inference::ModelConfig& config,
+    const CostProbeOptions& options = {}, const Clock* clock = RealClock::Get());
 
 }  // namespace speech
 

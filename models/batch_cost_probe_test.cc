@@ -1,5 +1,6 @@
 #include "models/batch_cost_probe.h"
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "models/synthetic_request.h"
 #include "proto/element_values.h"
+#include "tests/fakes/fake_clock.h"
 
 namespace speech {
 namespace {
@@ -65,7 +67,7 @@ TEST(CostProbeTest, MeasuresEveryPointOfTheGrid) {
   ASSERT_TRUE(samples.ok()) << samples.status();
   ASSERT_EQ(samples->size(), 5u * 2u);
   for (const CostSample& sample : *samples) EXPECT_GT(sample.cost, absl::ZeroDuration());
-  EXPECT_EQ(instance.seen.size(), 5u * 2u * 3u);  // each point: one warm run and two timed
+  EXPECT_EQ(instance.seen.size(), 5u * 2u * 4u);  // each point: one warm run and three timed
   EXPECT_THAT(instance.seen.front(), Pair(1, 1000));
   EXPECT_THAT(instance.seen.back(), Pair(16, 64000));
 }
@@ -79,6 +81,42 @@ TEST(CostProbeTest, PointsPredictedTooExpensiveAreExtrapolatedNotRun) {
   // Only the cheapest point runs; every other is scaled from it.
   EXPECT_THAT(instance.seen, Each(Pair(1, 1000)));
   EXPECT_EQ((*samples)[9].cost, (*samples)[0].cost * 16 * 64);
+}
+
+// Costs that the test controls, on a fake clock: a slow outlier (a burst of other work) at 2 rows
+// in the first round, and 4 rows measured cheaper than 2 rows could truly be.
+class Scripted : public BatchExecutor {
+ public:
+  explicit Scripted(FakeClock* clock) : clock_(clock) {}
+  absl::Status Execute(absl::Span<InferenceRequest* const> batch) override {
+    const int64_t rows = batch[0]->batch_rows;
+    ++runs_[rows];
+    absl::Duration cost = absl::Microseconds(100 * rows);
+    if (rows == 2 && runs_[rows] <= 2) cost = absl::Milliseconds(50);  // round 0
+    if (rows == 2 && runs_[rows] > 2) cost = absl::Microseconds(180);
+    if (rows == 4) cost = absl::Microseconds(150);
+    clock_->Advance(cost);
+    return absl::OkStatus();
+  }
+
+ private:
+  FakeClock* const clock_;
+  std::map<int64_t, int> runs_;
+};
+
+TEST(CostProbeTest, RoundsAndTheEnvelopeRemoveNoise) {
+  FakeClock clock;
+  Scripted instance(&clock);
+  inference::ModelConfig config = Parse(kPadded);
+  config.set_max_batch_size(4);
+  auto samples =
+      ProbeBatchCosts(instance, config, {/*length_count=*/1, absl::Hours(1)}, &clock);
+  ASSERT_TRUE(samples.ok());
+  ASSERT_EQ(samples->size(), 3u);  // rows 1, 2, 4
+  EXPECT_EQ((*samples)[0].cost, absl::Microseconds(100));
+  // The first round's outlier is gone, and 2 rows cost no more than 4 rows were measured at.
+  EXPECT_EQ((*samples)[1].cost, absl::Microseconds(150));
+  EXPECT_EQ((*samples)[2].cost, absl::Microseconds(150));
 }
 
 TEST(CostProbeTest, ModelsWithoutPaddingAreNotProbed) {

@@ -40,49 +40,108 @@ bool SetBool(const std::string& value, bool* out) {
 
 const std::vector<FlagSpec>& Specs() {
   static const auto* const specs = new std::vector<FlagSpec>{
-      {"model-repository", "Path of the model repository (<repo>/<model>/config.pbtxt and "
-       "<repo>/<model>/<version>/model.pt). Required.", false,
-       [](const std::string& v, ServerFlags* f) { f->model_repository = v; return !v.empty(); }},
+      {"model-repository",
+       "Path of the model repository (<repo>/<model>/config.pbtxt and "
+       "<repo>/<model>/<version>/model.pt). Required.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         f->model_repository = v;
+         return !v.empty();
+       }},
       {"grpc-address", "Address the gRPC service binds. Default 0.0.0.0.", false,
-       [](const std::string& v, ServerFlags* f) { f->grpc_address = v; return !v.empty(); }},
-      {"grpc-port", "Port of the gRPC service; 0 picks a free one (printed at start). "
-       "Default 8001.", false,
+       [](const std::string& v, ServerFlags* f) {
+         f->grpc_address = v;
+         return !v.empty();
+       }},
+      {"grpc-port",
+       "Port of the gRPC service; 0 picks a free one (printed at start). "
+       "Default 8001.",
+       false,
        [](const std::string& v, ServerFlags* f) { return SetInt(v, 0, 65535, &f->grpc_port); }},
       {"allow-http", "Serve the KServe v2 HTTP/REST endpoint. Default true.", true,
        [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->allow_http); }},
       {"http-address", "Address the HTTP/REST endpoint binds. Default 0.0.0.0.", false,
-       [](const std::string& v, ServerFlags* f) { f->http_address = v; return !v.empty(); }},
-      {"http-port", "Port of the HTTP/REST endpoint; 0 picks a free one (printed at start). "
-       "Default 8000.", false,
+       [](const std::string& v, ServerFlags* f) {
+         f->http_address = v;
+         return !v.empty();
+       }},
+      {"http-port",
+       "Port of the HTTP/REST endpoint; 0 picks a free one (printed at start). "
+       "Default 8000.",
+       false,
        [](const std::string& v, ServerFlags* f) { return SetInt(v, 0, 65535, &f->http_port); }},
-      {"http-thread-count", "Most threads serving HTTP/REST connections, made as clients "
+      {"http-thread-count",
+       "Most threads serving HTTP/REST connections, made as clients "
        "connect. Each open connection holds one while it stays open, so this is how many "
        "clients are served at once. Default 256.",
        false,
        [](const std::string& v, ServerFlags* f) {
          return SetInt(v, 1, 4096, &f->http_thread_count);
        }},
-      {"http-max-body-bytes", "Largest HTTP/REST request body accepted (413 beyond). Default: "
-       "the value of --grpc-max-message-bytes.", false,
+      {"http-max-body-bytes",
+       "Largest HTTP/REST request body accepted (413 beyond). Default: "
+       "the value of --grpc-max-message-bytes.",
+       false,
        [](const std::string& v, ServerFlags* f) {
          return SetMessageBytes(v, &f->http_max_body_bytes);
        }},
       {"allow-metrics", "Serve Prometheus metrics. Default true.", true,
        [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->allow_metrics); }},
       {"metrics-address", "Address the metrics HTTP endpoint binds. Default 0.0.0.0.", false,
-       [](const std::string& v, ServerFlags* f) { f->metrics_address = v; return !v.empty(); }},
-      {"metrics-port", "Port of the metrics HTTP endpoint (/metrics); 0 picks a free one. "
-       "Default 8002.", false,
+       [](const std::string& v, ServerFlags* f) {
+         f->metrics_address = v;
+         return !v.empty();
+       }},
+      {"metrics-port",
+       "Port of the metrics HTTP endpoint (/metrics); 0 picks a free one. "
+       "Default 8002.",
+       false,
        [](const std::string& v, ServerFlags* f) { return SetInt(v, 0, 65535, &f->metrics_port); }},
-      {"exit-timeout-secs", "On SIGINT/SIGTERM, how long in-flight requests may take to finish "
-       "before the server exits anyway. Default 30.", false,
+      {"exit-timeout-secs",
+       "On SIGINT/SIGTERM, how long in-flight requests may take to finish "
+       "before the server exits anyway. Default 30.",
+       false,
        [](const std::string& v, ServerFlags* f) {
          return SetInt(v, 0, 24 * 3600, &f->exit_timeout_secs);
        }},
-      {"grpc-max-message-bytes", "Largest gRPC message accepted or sent. Default 268435456.",
+      {"drain-period-secs",
+       "On SIGINT/SIGTERM, how long the server keeps serving after it "
+       "reports NOT_SERVING (grpc.health.v1) and not ready, so that a load balancer moves traffic "
+       "away first; then it refuses new requests with UNAVAILABLE and finishes the accepted ones "
+       "within --exit-timeout-secs. A second signal exits at once. Default 0.",
        false,
        [](const std::string& v, ServerFlags* f) {
+         return SetInt(v, 0, 3600, &f->drain_period_secs);
+       }},
+      {"grpc-max-message-bytes", "Largest gRPC message accepted or sent. Default 268435456.", false,
+       [](const std::string& v, ServerFlags* f) {
          return SetMessageBytes(v, &f->grpc_max_message_bytes);
+       }},
+      {"model-control-mode",
+       "How the served models may change after start-up: 'none' (the "
+       "repository is read once), 'poll' (model directories that appear, change or go away are "
+       "loaded, reloaded or unloaded every --repository-poll-secs), or 'explicit' (only the "
+       "--load-model models load at start; RepositoryModelLoad/Unload change the set). "
+       "Default none.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         f->model_control_mode = v;
+         return v == "none" || v == "poll" || v == "explicit";
+       }},
+      {"load-model",
+       "With --model-control-mode=explicit, a model to load at start-up; "
+       "repeatable; '*' loads every model.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         f->load_models.push_back(v);
+         return !v.empty();
+       }},
+      {"repository-poll-secs",
+       "With --model-control-mode=poll, seconds between polls of the "
+       "model repository (1 or more). Default 15.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetInt(v, 1, 24 * 3600, &f->repository_poll_secs);
        }},
       {"help", "Print this help and exit.", true,
        [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->help); }},
@@ -114,15 +173,14 @@ absl::StatusOr<ServerFlags> ParseServerFlags(const std::vector<std::string>& arg
       if (name == candidate.name) spec = &candidate;
     }
     if (spec == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag '--", name, "'; see --help"));
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag '--", name, "'; see --help"));
     }
     if (!has_value) {
       const bool next_is_value = i + 1 < args.size() && !absl::StartsWith(args[i + 1], "--");
       if (spec->is_bool) {
         // "--allow-metrics false" as well as "--allow-metrics" and "--allow-metrics=false".
-        value = next_is_value && (args[i + 1] == "true" || args[i + 1] == "false") ? args[++i]
-                                                                                  : "true";
+        value =
+            next_is_value && (args[i + 1] == "true" || args[i + 1] == "false") ? args[++i] : "true";
       } else if (next_is_value) {
         value = args[++i];
       } else {
@@ -136,6 +194,11 @@ absl::StatusOr<ServerFlags> ParseServerFlags(const std::vector<std::string>& arg
     http_max_body_given |= name == "http-max-body-bytes";
   }
   if (!http_max_body_given) flags.http_max_body_bytes = flags.grpc_max_message_bytes;
+  if (!flags.load_models.empty() && flags.model_control_mode != "explicit") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("flag '--load-model' needs --model-control-mode=explicit; the mode is '",
+                     flags.model_control_mode, "', which loads every model"));
+  }
   if (!flags.help && flags.model_repository.empty()) {
     return absl::InvalidArgumentError("flag '--model-repository' is required; see --help");
   }

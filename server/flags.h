@@ -10,21 +10,25 @@
 namespace speech {
 
 struct ServerFlags {
-  std::string model_repository;         // --model-repository (required)
+  std::string model_repository;          // --model-repository (required)
   std::string grpc_address = "0.0.0.0";  // --grpc-address
-  int grpc_port = 8001;                 // --grpc-port; 0 picks a free port and prints it
-  bool allow_http = true;               // --allow-http
+  int grpc_port = 8001;                  // --grpc-port; 0 picks a free port and prints it
+  bool allow_http = true;                // --allow-http
   std::string http_address = "0.0.0.0";  // --http-address
   int http_port = 8000;                  // --http-port; 0 picks a free port and prints it
   int http_thread_count = 256;           // --http-thread-count
   // --http-max-body-bytes; when not given, the value of --grpc-max-message-bytes.
   int64_t http_max_body_bytes = 256 << 20;
-  bool allow_metrics = true;            // --allow-metrics
-  std::string metrics_address = "0.0.0.0";  // --metrics-address
-  int metrics_port = 8002;              // --metrics-port; 0 picks a free port and prints it
-  int exit_timeout_secs = 30;           // --exit-timeout-secs
+  bool allow_metrics = true;                   // --allow-metrics
+  std::string metrics_address = "0.0.0.0";     // --metrics-address
+  int metrics_port = 8002;                     // --metrics-port; 0 picks a free port and prints it
+  int exit_timeout_secs = 30;                  // --exit-timeout-secs
+  int drain_period_secs = 0;                   // --drain-period-secs
   int64_t grpc_max_message_bytes = 256 << 20;  // --grpc-max-message-bytes
-  bool help = false;                    // --help
+  std::string model_control_mode = "none";     // --model-control-mode: none, poll or explicit
+  std::vector<std::string> load_models;        // --load-model (repeatable; "*" for all)
+  int repository_poll_secs = 15;               // --repository-poll-secs
+  bool help = false;                           // --help
 };
 
 // Parses `args` (without the program name). Accepts --flag=value and --flag value; booleans also

@@ -42,8 +42,30 @@ TEST(ParseServerFlagsTest, OnlyTheRepositoryGivesEveryDefault) {
   EXPECT_EQ(flags->metrics_address, "0.0.0.0");
   EXPECT_EQ(flags->metrics_port, 8002);
   EXPECT_EQ(flags->exit_timeout_secs, 30);
+  EXPECT_EQ(flags->drain_period_secs, 0);
   EXPECT_EQ(flags->grpc_max_message_bytes, 268435456);
+  EXPECT_EQ(flags->model_control_mode, "none");
+  EXPECT_TRUE(flags->load_models.empty());
+  EXPECT_EQ(flags->repository_poll_secs, 15);
   EXPECT_FALSE(flags->help);
+}
+
+TEST(ParseServerFlagsTest, ModelControlFlags) {
+  absl::StatusOr<ServerFlags> flags =
+      ParseServerFlags({kRepository, "--model-control-mode=explicit", "--load-model=tts",
+                        "--load-model", "asr", "--repository-poll-secs=2"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->model_control_mode, "explicit");
+  EXPECT_EQ(flags->load_models, (std::vector<std::string>{"tts", "asr"}));
+  EXPECT_EQ(flags->repository_poll_secs, 2);
+  EXPECT_THAT(ParseError({kRepository, "--model-control-mode=sometimes"}),
+              AllOf(HasSubstr("flag '--model-control-mode': bad value 'sometimes'"),
+                    HasSubstr("'explicit'")));
+  EXPECT_THAT(ParseError({kRepository, "--load-model=tts"}),
+              HasSubstr("flag '--load-model' needs --model-control-mode=explicit; the mode is "
+                        "'none'"));
+  EXPECT_THAT(ParseError({kRepository, "--model-control-mode=poll", "--load-model=tts"}),
+              HasSubstr("the mode is 'poll'"));
 }
 
 TEST(ParseServerFlagsTest, AcceptsEqualsAndSeparateValueForms) {
@@ -117,6 +139,7 @@ TEST(ParseServerFlagsTest, SetsEveryFlag) {
       "--metrics-address=10.0.0.1",
       "--metrics-port=65535",
       "--exit-timeout-secs=86400",
+      "--drain-period-secs=3600",
       "--grpc-max-message-bytes=1024",
       "--help=false",
   });
@@ -133,6 +156,7 @@ TEST(ParseServerFlagsTest, SetsEveryFlag) {
   EXPECT_EQ(flags->metrics_address, "10.0.0.1");
   EXPECT_EQ(flags->metrics_port, 65535);
   EXPECT_EQ(flags->exit_timeout_secs, 86400);
+  EXPECT_EQ(flags->drain_period_secs, 3600);
   EXPECT_EQ(flags->grpc_max_message_bytes, 1024);
   EXPECT_FALSE(flags->help);
 
@@ -194,6 +218,10 @@ TEST(ParseServerFlagsTest, OutOfRangeOrMalformedNumbersNameFlagAndValue) {
       {"metrics-port", ""},
       {"exit-timeout-secs", "-1"},
       {"exit-timeout-secs", "86401"},
+      {"drain-period-secs", "-1"},
+      {"drain-period-secs", "3601"},
+      {"repository-poll-secs", "0"},
+      {"repository-poll-secs", "soon"},
       {"grpc-max-message-bytes", "1023"},
       {"grpc-max-message-bytes", "2147483648"},
       {"grpc-max-message-bytes", "lots"},
@@ -220,7 +248,7 @@ TEST(ParseServerFlagsTest, BadBooleanNamesFlagAndValue) {
 
 TEST(ParseServerFlagsTest, EmptyStringValuesAreRefused) {
   for (const std::string flag :
-       {"model-repository", "grpc-address", "http-address", "metrics-address"}) {
+       {"model-repository", "grpc-address", "http-address", "metrics-address", "load-model"}) {
     EXPECT_THAT(ParseError({kRepository, "--" + flag + "="}),
                 HasSubstr("flag '--" + flag + "': bad value ''"))
         << flag;
@@ -246,7 +274,8 @@ TEST(ServerUsageTest, ListsEveryFlagWithItsDefault) {
         "--allow-http[=true|false]", "--http-address=VALUE", "--http-port=VALUE",
         "--http-thread-count=VALUE", "--http-max-body-bytes=VALUE", "--allow-metrics[=true|false]",
         "--metrics-address=VALUE", "--metrics-port=VALUE", "--exit-timeout-secs=VALUE",
-        "--grpc-max-message-bytes=VALUE", "--help[=true|false]"}) {
+        "--drain-period-secs=VALUE", "--grpc-max-message-bytes=VALUE", "--model-control-mode=VALUE",
+        "--load-model=VALUE", "--repository-poll-secs=VALUE", "--help[=true|false]"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
   EXPECT_THAT(usage, HasSubstr("Usage: speech_server --model-repository=PATH"));
@@ -255,6 +284,7 @@ TEST(ServerUsageTest, ListsEveryFlagWithItsDefault) {
   EXPECT_THAT(usage, AllOf(HasSubstr("Default 8001"), HasSubstr("Default 8002"),
                            HasSubstr("Default 30"), HasSubstr("Default 268435456"),
                            HasSubstr("Default true"), HasSubstr("Required")));
+  EXPECT_THAT(usage, AllOf(HasSubstr("Default none"), HasSubstr("Default 15")));
 }
 
 }  // namespace

@@ -1,16 +1,20 @@
 // speech_server: loads the model repository, serves GRPCInferenceService, the standard gRPC
 // health service, the KServe v2 HTTP/REST endpoint and Prometheus metrics (/metrics), and shuts
-// down cleanly on SIGINT or SIGTERM.
+// down gracefully on SIGINT or SIGTERM (drain, refuse, finish what it accepted, exit 0).
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "models/torch/torch_instance_factory.h"
 #include "server/core/inference_core.h"
 #include "server/flags.h"
@@ -19,6 +23,7 @@
 #include "server/metrics/catalog.h"
 #include "server/metrics/http_exposition.h"
 #include "server/repository/model_repository.h"
+#include "server/repository/repository_poller.h"
 
 namespace speech {
 namespace {
@@ -55,11 +60,31 @@ int Run(const ServerFlags& flags) {
   ModelRepository::Options repository_options;
   repository_options.instances = &torch_instances;
   repository_options.metrics = metrics->get();
+  repository_options.control_mode = flags.model_control_mode == "explicit"
+                                        ? ModelControlMode::kExplicit
+                                    : flags.model_control_mode == "poll" ? ModelControlMode::kPoll
+                                                                         : ModelControlMode::kNone;
+  repository_options.startup_models = flags.load_models;
   absl::StatusOr<std::unique_ptr<ModelRepository>> repository =
       ModelRepository::Load(flags.model_repository, repository_options);
   if (!repository.ok()) {
     std::cerr << "error: " << repository.status().message() << std::endl;
     return 1;
+  }
+  std::cerr << "model control mode: " << ModelControlModeName(repository_options.control_mode)
+            << std::endl;
+  // Stopped before the repository (declared after it).
+  std::unique_ptr<RepositoryPoller> poller;
+  if (repository_options.control_mode == ModelControlMode::kPoll) {
+    RepositoryPoller::Options poller_options;
+    poller_options.period = absl::Seconds(flags.repository_poll_secs);
+    absl::StatusOr<std::unique_ptr<RepositoryPoller>> started =
+        RepositoryPoller::Create(repository->get(), poller_options);
+    if (!started.ok()) {
+      std::cerr << "error: " << started.status().message() << std::endl;
+      return 1;
+    }
+    poller = *std::move(started);
   }
   // Declared after the repository, so that it stops (and no longer reads queue depths) first.
   std::unique_ptr<MetricsHttpServer> metrics_http;
@@ -122,21 +147,43 @@ int Run(const ServerFlags& flags) {
             << (all_ready ? "" : " (some models failed to load)") << std::endl;
 
   const int signal = WaitForStop(stop_signals);
-  std::cerr << "received signal " << signal << "; shutting down (exit timeout "
-            << flags.exit_timeout_secs << " s)" << std::endl;
-  // Order: report not serving, stop taking calls and let calls in flight finish (gRPC's up to the
-  // exit timeout; HTTP's, which cannot be cancelled, while the batchers still run them), then
-  // drain and join every model's batcher.
-  health->SetServingStatus(false);
-  if (http != nullptr) http->StopAccepting();
-  server->Shutdown(std::chrono::system_clock::now() +
-                   std::chrono::seconds(flags.exit_timeout_secs));
-  if (http != nullptr) http->Shutdown();
-  (*repository)->Shutdown();
-  server->Wait();
-  if (metrics_http != nullptr) metrics_http->Shutdown();
-  std::cerr << "stopped" << std::endl;
-  return 0;
+  std::cerr << "received signal " << signal << "; draining for " << flags.drain_period_secs
+            << " s, then finishing accepted requests (exit timeout " << flags.exit_timeout_secs
+            << " s); a second signal exits at once" << std::endl;
+  // The shutdown runs on its own thread while this one waits for a second signal, which ends the
+  // process whatever the shutdown is doing. (Signals go to the thread that waits for them; the
+  // threads made before main() leave them unblocked, so no other one may be left to take them.)
+  std::thread shutdown([&] {
+    // Order: report not ready and not serving while still serving for the drain period (the load
+    // balancer moves traffic away); refuse new requests (UNAVAILABLE, over both protocols) and let
+    // the accepted ones finish, up to the exit timeout; then stop HTTP and drain and join every
+    // model's batcher while gRPC still answers UNAVAILABLE.
+    core.StartDraining();
+    health->SetServingStatus("inference.GRPCInferenceService", false);
+    health->SetServingStatus(false);
+    if (flags.drain_period_secs > 0) absl::SleepFor(absl::Seconds(flags.drain_period_secs));
+    core.RefuseNewRequests();
+    if (poller != nullptr) poller->Stop();
+    if (http != nullptr) http->StopAccepting();
+    const absl::Time exit_deadline = absl::Now() + absl::Seconds(flags.exit_timeout_secs);
+    if (!core.WaitForAcceptedRequests(exit_deadline - absl::Now()) ||
+        !service.WaitForInferenceCalls(exit_deadline - absl::Now())) {
+      std::cerr << "requests still in flight after the exit timeout; exiting anyway" << std::endl;
+      std::_Exit(1);
+    }
+    if (http != nullptr) http->Shutdown();
+    (*repository)->Shutdown();
+    if (metrics_http != nullptr) metrics_http->Shutdown();
+    std::cerr << "stopped" << std::endl;
+    std::cout.flush();
+    // Every accepted request is done. The process ends here without grpc::Server::Shutdown, which
+    // would fail the calls still on their way in with CANCELLED; ending the process closes their
+    // connections instead, which clients see as UNAVAILABLE and retry elsewhere.
+    std::_Exit(0);
+  });
+  const int second = WaitForStop(stop_signals);
+  std::cerr << "received signal " << second << " again; exiting at once" << std::endl;
+  std::_Exit(1);
 }
 
 }  // namespace

@@ -19,7 +19,7 @@
 #include "client/accuracy/progress_log.h"
 #include "client/accuracy/reference_model.h"
 #include "client/inference_client.h"
-#include "client/perf/perf_inputs.h"
+#include "client/perf/inputs/perf_inputs.h"
 #include "proto/tensor_types.h"
 
 namespace speech {

@@ -11,7 +11,7 @@
 #include "client/accuracy/tensor_compare.h"
 #include "client/command_line.h"
 #include "client/infer_inputs.h"
-#include "client/perf/length_range.h"
+#include "client/perf/inputs/length_range.h"
 
 namespace speech {
 namespace {

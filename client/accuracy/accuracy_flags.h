@@ -11,7 +11,7 @@
 #include "absl/types/span.h"
 #include "client/accuracy/accuracy_metrics.h"
 #include "client/accuracy/accuracy_run.h"
-#include "client/perf/perf_inputs.h"
+#include "client/perf/inputs/perf_inputs.h"
 
 namespace speech {
 

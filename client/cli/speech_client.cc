@@ -15,6 +15,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "client/cli/asr_command.h"
+#include "client/cli/pipeline_command.h"
+#include "client/cli/tts_command.h"
 #include "client/command_line.h"
 #include "client/infer_inputs.h"
 #include "client/inference_client.h"
@@ -43,6 +46,15 @@ Commands:
                           Inputs come from --input files or are generated from the model's
                           metadata: every variable (-1) dimension gets --length, the leading
                           batch dimension of a batching model gets --batch.
+  tts TEXT...             Speaks TEXT (the words joined by spaces) with the tts pipeline (TEXT
+                          BYTES [1, 1] -> AUDIO FP32 [1, samples], MEL FP32 [1, 80, frames]);
+                          writes --out as a 16-bit PCM WAV and, with --mel-png, the mel
+                          spectrogram as a picture; prints the latency and the server's time
+                          per model of the pipeline.
+  asr FILE.wav...         Transcribes each file with the asr pipeline (AUDIO FP32 [1, samples]
+                          -> TRANSCRIPT BYTES [1, 1]), up to --concurrency at once; prints
+                          FILE: "TRANSCRIPT" (LATENCY) per file in the order given, then the
+                          server's time per model of the pipeline.
 
 Common flags (--flag=value and --flag value both work):
   --url=HOST:PORT         Server address (default localhost:8001).
@@ -67,26 +79,37 @@ infer flags:
   --repeat=N              Sends the request N times and reports mean/p50/p99 latency
                           (default 1).
 
-Errors print "error: <CODE>: <message>". Exit status: 0 success, 1 RPC or I/O error,
-2 usage error, 3 a health question answered no.
-)";
+tts and asr flags:
+  --model=NAME            The pipeline model (default: the command's name, tts or asr).
+  --out=FILE.wav          tts: where to write the audio (required).
+  --mel-png=FILE.png      tts: also writes the mel spectrogram as a PNG: time on x (2 pixels or
+                          more per frame), mel channel on y (3 pixels each, low frequencies at
+                          the bottom), magma-like colours from the mel's own minimum (dark) to
+                          its maximum (bright).
+  --sample-rate=HZ        tts: the rate written in the WAV (default 22050); asr: the rate every
+                          file must have (default 16000). Audio is never resampled: asr refuses
+                          another rate, and any file that is not mono, naming it.
+  --concurrency=N         asr: requests in flight at once, one thread each (default 16).
+  The server's time comes from ModelStatistics taken before and after the requests: per model
+  whose counts moved (an ensemble and each of its composing models), the mean queue, compute
+  input, infer and compute output time per request in ms. Other clients' requests in that window
+  count too (the ok column shows how many requests there were).
 
-constexpr int kExitRpcError = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitNo = 3;
+Errors print "error: <CODE>: <message>". Exit status: 0 success, 1 RPC or I/O error,
+2 usage error or an input file refused, 3 a health question answered no.
+)";
 
 const CommandLine::Spec& FlagSpec() {
   static const CommandLine::Spec* spec = new CommandLine::Spec{
       /*value_flags=*/{"url", "timeout-ms", "connect-timeout-ms", "version", "input", "shape",
-                       "length", "batch", "data", "int-range", "seed", "output", "repeat"},
+                       "length", "batch", "data", "int-range", "seed", "output", "repeat", "model",
+                       "out", "mel-png", "sample-rate", "concurrency"},
       /*bool_flags=*/{"help"}};
   return *spec;
 }
 
 int Fail(const absl::Status& status, int exit_code) {
-  std::cerr << "error: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
-            << "\n";
-  return exit_code;
+  return PrintError(std::cerr, status, exit_code);
 }
 
 int UsageError(absl::string_view message) {
@@ -204,64 +227,77 @@ int Infer(const InferenceClient& client, const CommandLine& args, const std::str
   return 0;
 }
 
-int Run(const std::vector<std::string>& argv) {
-  absl::StatusOr<CommandLine> args = CommandLine::Parse(argv, FlagSpec());
-  if (!args.ok()) return UsageError(args.status().message());
-  if (args->GetBool("help")) {
-    std::cout << kUsage;
-    return 0;
-  }
-  const std::vector<std::string>& positional = args->positional();
-  if (positional.empty()) return UsageError("missing command");
-  const std::string& command = positional[0];
-  const std::string arg1 = positional.size() > 1 ? positional[1] : "";
-
+// INVALID_ARGUMENT for an unknown command or the wrong number of arguments.
+absl::Status CheckCommandShape(const std::vector<std::string>& positional) {
   struct CommandShape {
     const char* name;
     size_t min_args;
     size_t max_args;
   };
+  constexpr size_t kAny = static_cast<size_t>(-1);
   static constexpr CommandShape kCommands[] = {
       {"live", 0, 0},           {"ready", 0, 1},        {"health", 0, 1}, {"server-metadata", 0, 0},
       {"model-metadata", 1, 1}, {"model-config", 1, 1}, {"stats", 0, 1},  {"index", 0, 0},
-      {"infer", 1, 1},
+      {"infer", 1, 1},          {"tts", 1, kAny},       {"asr", 1, kAny},
   };
+  if (positional.empty()) return absl::InvalidArgumentError("missing command");
+  const std::string& command = positional[0];
   const CommandShape* shape = nullptr;
   for (const CommandShape& candidate : kCommands) {
     if (command == candidate.name) shape = &candidate;
   }
-  if (shape == nullptr) return UsageError(absl::StrCat("unknown command \"", command, "\""));
+  if (shape == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown command \"", command, "\""));
+  }
   const size_t given = positional.size() - 1;
-  if (given < shape->min_args || given > shape->max_args) {
-    return UsageError(absl::StrCat(command, " takes ",
-                                   shape->min_args == shape->max_args ? "" : "at most ",
-                                   shape->max_args, " argument(s); got ", given));
-  }
+  if (given >= shape->min_args && given <= shape->max_args) return absl::OkStatus();
+  const char* bound = shape->min_args == shape->max_args ? ""
+                      : given < shape->min_args          ? "at least "
+                                                         : "at most ";
+  return absl::InvalidArgumentError(absl::StrCat(
+      command, " takes ", bound, given < shape->min_args ? shape->min_args : shape->max_args,
+      " argument(s); got ", given));
+}
 
-  absl::StatusOr<int64_t> timeout_ms = args->GetInt("timeout-ms", 30000);
-  if (!timeout_ms.ok()) return UsageError(timeout_ms.status().message());
-  if (*timeout_ms <= 0) return UsageError("--timeout-ms must be positive");
-  absl::StatusOr<int64_t> connect_timeout_ms = args->GetInt("connect-timeout-ms", 5000);
-  if (!connect_timeout_ms.ok()) return UsageError(connect_timeout_ms.status().message());
-
-  InputSpec spec;
+// What a command needs that can be checked before connecting, so that usage errors and refused
+// input files need no server.
+struct Prepared {
+  InputSpec spec;  // infer
   int64_t repeat = 1;
+  TtsOptions tts;
+  AsrOptions asr;
+  std::vector<WavAudio> asr_audio;
+};
+
+// Parses the flags of `command` (and reads asr's files); returns 0 to go on, or the exit code
+// after printing the error.
+int Prepare(const std::string& command, const CommandLine& args, Prepared* prepared) {
+  const std::vector<std::string> operands(args.positional().begin() + 1, args.positional().end());
   if (command == "infer") {
-    absl::Status parsed = ParseInferFlags(*args, &spec, &repeat);
+    absl::Status parsed = ParseInferFlags(args, &prepared->spec, &prepared->repeat);
     if (!parsed.ok()) return UsageError(parsed.message());
+  } else if (command == "tts") {
+    absl::StatusOr<TtsOptions> tts = ParseTtsFlags(operands, args);
+    if (!tts.ok()) return UsageError(tts.status().message());
+    prepared->tts = *std::move(tts);
+  } else if (command == "asr") {
+    absl::StatusOr<AsrOptions> asr = ParseAsrFlags(operands, args);
+    if (!asr.ok()) return UsageError(asr.status().message());
+    prepared->asr = *std::move(asr);
+    absl::StatusOr<std::vector<WavAudio>> audio = LoadAsrAudio(prepared->asr);
+    if (!audio.ok()) return Fail(audio.status(), InputErrorExitCode(audio.status()));
+    prepared->asr_audio = *std::move(audio);
   }
+  return 0;
+}
 
-  InferenceClient::Options options;
-  options.target = args->GetString("url", "localhost:8001");
-  options.default_deadline = absl::Milliseconds(*timeout_ms);
-  absl::StatusOr<std::unique_ptr<InferenceClient>> client =
-      InferenceClient::Create(std::move(options));
-  if (!client.ok()) return UsageError(client.status().message());
-  absl::Status connected = (*client)->WaitForConnected(absl::Milliseconds(*connect_timeout_ms));
-  if (!connected.ok()) return Fail(connected, kExitRpcError);
-
-  const InferenceClient& c = **client;
-  const std::string version = args->GetString("version");
+// Runs `command` (checked by CheckCommandShape and Prepare) on the connected client.
+int RunCommand(const InferenceClient& c, const CommandLine& args, Prepared& prepared,
+               absl::Duration timeout) {
+  const std::vector<std::string>& positional = args.positional();
+  const std::string& command = positional[0];
+  const std::string arg1 = positional.size() > 1 ? positional[1] : "";
+  const std::string version = args.GetString("version");
   if (command == "live") return PrintAnswer("live", c.ServerLive());
   if (command == "ready") {
     return arg1.empty() ? PrintAnswer("ready", c.ServerReady())
@@ -280,7 +316,50 @@ int Run(const std::vector<std::string>& argv) {
   if (command == "model-config") return PrintResult(c.ModelConfig(arg1, version));
   if (command == "stats") return PrintResult(c.ModelStatistics(arg1, version));
   if (command == "index") return PrintResult(c.RepositoryIndex());
-  return Infer(c, *args, arg1, std::move(spec), repeat, absl::Milliseconds(*timeout_ms));
+  if (command == "tts" || command == "asr") {
+    PipelineContext context;
+    context.client = &c;
+    context.model = args.GetString("model", command);
+    context.version = version;
+    context.timeout = timeout;
+    context.out = &std::cout;
+    context.err = &std::cerr;
+    return command == "tts" ? RunTts(context, prepared.tts)
+                            : RunAsr(context, prepared.asr, prepared.asr_audio);
+  }
+  return Infer(c, args, arg1, std::move(prepared.spec), prepared.repeat, timeout);
+}
+
+int Run(const std::vector<std::string>& argv) {
+  absl::StatusOr<CommandLine> args = CommandLine::Parse(argv, FlagSpec());
+  if (!args.ok()) return UsageError(args.status().message());
+  if (args->GetBool("help")) {
+    std::cout << kUsage;
+    return 0;
+  }
+  absl::Status shape = CheckCommandShape(args->positional());
+  if (!shape.ok()) return UsageError(shape.message());
+
+  absl::StatusOr<int64_t> timeout_ms = args->GetInt("timeout-ms", 30000);
+  if (!timeout_ms.ok()) return UsageError(timeout_ms.status().message());
+  if (*timeout_ms <= 0) return UsageError("--timeout-ms must be positive");
+  absl::StatusOr<int64_t> connect_timeout_ms = args->GetInt("connect-timeout-ms", 5000);
+  if (!connect_timeout_ms.ok()) return UsageError(connect_timeout_ms.status().message());
+
+  Prepared prepared;
+  if (int exit_code = Prepare(args->positional()[0], *args, &prepared); exit_code != 0) {
+    return exit_code;
+  }
+
+  InferenceClient::Options options;
+  options.target = args->GetString("url", "localhost:8001");
+  options.default_deadline = absl::Milliseconds(*timeout_ms);
+  absl::StatusOr<std::unique_ptr<InferenceClient>> client =
+      InferenceClient::Create(std::move(options));
+  if (!client.ok()) return UsageError(client.status().message());
+  absl::Status connected = (*client)->WaitForConnected(absl::Milliseconds(*connect_timeout_ms));
+  if (!connected.ok()) return Fail(connected, kExitRpcError);
+  return RunCommand(**client, *args, prepared, absl::Milliseconds(*timeout_ms));
 }
 
 }  // namespace

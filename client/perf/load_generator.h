@@ -15,9 +15,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "client/perf/infer_transport.h"
-#include "client/perf/perf_report.h"
-#include "client/perf/perf_stats.h"
+#include "client/perf/transport/infer_transport.h"
+#include "client/perf/report/perf_report.h"
+#include "client/perf/report/perf_stats.h"
 #include "client/perf/request_schedule.h"
 #include "proto/grpc_service.pb.h"
 

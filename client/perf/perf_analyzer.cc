@@ -1,20 +1,24 @@
-// perf_analyzer: measures a KServe v2 gRPC inference server at a range of load levels and
-// reports throughput, latency percentiles and the latency breakdown (see --help).
+// perf_analyzer: measures a KServe v2 inference server, over gRPC or HTTP/REST (-i), at a range of
+// load levels and reports throughput, latency percentiles and the latency breakdown (see --help).
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "client/perf/infer_transport.h"
 #include "client/inference_client.h"
+#include "client/perf/transport/http_infer_transport.h"
+#include "client/perf/transport/http_model_client.h"
+#include "client/perf/transport/infer_transport.h"
 #include "client/perf/load_generator.h"
 #include "client/perf/perf_flags.h"
-#include "client/perf/perf_inputs.h"
-#include "client/perf/perf_report.h"
+#include "client/perf/inputs/perf_inputs.h"
+#include "client/perf/report/perf_report.h"
 #include "client/perf/profiler.h"
+#include "client/perf/report/server_stats.h"
 
 namespace speech {
 namespace {
@@ -50,19 +54,145 @@ bool WriteOutputs(const PerfFlags& flags, const std::vector<PerfRow>& rows) {
   return ok;
 }
 
+// The server over the protocol -i chose: what is asked before measuring, the statistics around
+// each window, and the transport that measures. Not thread-safe beyond what its parts are.
+class ServerConnection {
+ public:
+  virtual ~ServerConnection() = default;
+  // OK once the server answers; why not otherwise.
+  virtual absl::Status Connect(absl::Duration timeout) = 0;
+  virtual absl::StatusOr<inference::ModelMetadataResponse> ModelMetadata(
+      const std::string& model, const std::string& version) = 0;
+  virtual absl::StatusOr<inference::ModelConfigResponse> ModelConfig(
+      const std::string& model, const std::string& version) = 0;
+  virtual absl::StatusOr<inference::ModelStatisticsResponse> ModelStatistics(
+      const std::string& model, const std::string& version) = 0;
+  virtual absl::StatusOr<std::unique_ptr<InferTransport>> MakeTransport(const PerfFlags& flags) = 0;
+};
+
+class GrpcConnection final : public ServerConnection {
+ public:
+  explicit GrpcConnection(std::unique_ptr<InferenceClient> client) : client_(std::move(client)) {}
+  absl::Status Connect(absl::Duration timeout) override {
+    return client_->WaitForConnected(timeout);
+  }
+  absl::StatusOr<inference::ModelMetadataResponse> ModelMetadata(
+      const std::string& model, const std::string& version) override {
+    return client_->ModelMetadata(model, version);
+  }
+  absl::StatusOr<inference::ModelConfigResponse> ModelConfig(const std::string& model,
+                                                             const std::string& version) override {
+    return client_->ModelConfig(model, version);
+  }
+  absl::StatusOr<inference::ModelStatisticsResponse> ModelStatistics(
+      const std::string& model, const std::string& version) override {
+    return client_->ModelStatistics(model, version);
+  }
+  absl::StatusOr<std::unique_ptr<InferTransport>> MakeTransport(const PerfFlags& flags) override {
+    GrpcInferTransport::Options options;
+    options.request_timeout = flags.request_timeout;
+    absl::StatusOr<std::unique_ptr<GrpcInferTransport>> transport =
+        GrpcInferTransport::Create(options, client_->channel());
+    if (!transport.ok()) return transport.status();
+    return std::unique_ptr<InferTransport>(*std::move(transport));
+  }
+
+ private:
+  const std::unique_ptr<InferenceClient> client_;
+};
+
+class HttpConnection final : public ServerConnection {
+ public:
+  HttpConnection(std::unique_ptr<HttpModelClient> client, std::string url)
+      : client_(std::move(client)), url_(std::move(url)) {}
+  // One attempt: a refused connection fails at once, as a failed gRPC connection does.
+  absl::Status Connect(absl::Duration) override { return client_->CheckLive(); }
+  absl::StatusOr<inference::ModelMetadataResponse> ModelMetadata(
+      const std::string& model, const std::string& version) override {
+    return client_->ModelMetadata(model, version);
+  }
+  absl::StatusOr<inference::ModelConfigResponse> ModelConfig(const std::string& model,
+                                                             const std::string& version) override {
+    return client_->ModelConfig(model, version);
+  }
+  absl::StatusOr<inference::ModelStatisticsResponse> ModelStatistics(
+      const std::string& model, const std::string& version) override {
+    return client_->ModelStatistics(model, version);
+  }
+  absl::StatusOr<std::unique_ptr<InferTransport>> MakeTransport(const PerfFlags& flags) override {
+    HttpInferTransport::Options options;
+    options.client.connect_timeout = flags.connect_timeout;
+    options.client.io_timeout = flags.request_timeout;
+    absl::StatusOr<std::unique_ptr<HttpInferTransport>> transport =
+        HttpInferTransport::Create(options, url_);
+    if (!transport.ok()) return transport.status();
+    return std::unique_ptr<InferTransport>(*std::move(transport));
+  }
+
+ private:
+  const std::unique_ptr<HttpModelClient> client_;
+  const std::string url_;
+};
+
+absl::StatusOr<std::unique_ptr<ServerConnection>> MakeConnection(const PerfFlags& flags) {
+  if (flags.protocol == Protocol::kHttp) {
+    HttpModelClient::Options options;
+    // As over gRPC, where these calls have the connect timeout as their deadline.
+    options.client.connect_timeout = flags.connect_timeout;
+    options.client.io_timeout = flags.connect_timeout;
+    absl::StatusOr<std::unique_ptr<HttpModelClient>> client =
+        HttpModelClient::Create(options, flags.url);
+    if (!client.ok()) return client.status();
+    return std::unique_ptr<ServerConnection>(
+        std::make_unique<HttpConnection>(*std::move(client), flags.url));
+  }
+  InferenceClient::Options options;
+  options.target = flags.url;
+  options.default_deadline = flags.connect_timeout;
+  absl::StatusOr<std::unique_ptr<InferenceClient>> client = InferenceClient::Create(options);
+  if (!client.ok()) return client.status();
+  return std::unique_ptr<ServerConnection>(std::make_unique<GrpcConnection>(*std::move(client)));
+}
+
+// The measured model's statistics over the connection's protocol.
+class ConnectionStatisticsSource final : public StatisticsSource {
+ public:
+  ConnectionStatisticsSource(ServerConnection* connection, std::string model, std::string version)
+      : connection_(connection), model_(std::move(model)), version_(std::move(version)) {}
+  absl::StatusOr<inference::ModelStatistics> Snapshot() override {
+    absl::StatusOr<inference::ModelStatisticsResponse> response =
+        connection_->ModelStatistics(model_, version_);
+    if (!response.ok()) return response.status();
+    return FindModelStatistics(*response, model_, version_);
+  }
+
+ private:
+  ServerConnection* const connection_;
+  const std::string model_;
+  const std::string version_;
+};
+
+// Triton's perf_analyzer names every output over HTTP, each asked for in binary; over gRPC the
+// requests name none and get them all (raw).
+void AskForEveryOutput(const inference::ModelMetadataResponse& metadata,
+                       std::vector<inference::ModelInferRequest>* requests) {
+  for (inference::ModelInferRequest& request : *requests) {
+    if (!request.outputs().empty()) continue;
+    for (const auto& output : metadata.outputs()) request.add_outputs()->set_name(output.name());
+  }
+}
+
 int Run(const PerfFlags& flags) {
-  InferenceClient::Options client_options;
-  client_options.target = flags.url;
-  client_options.default_deadline = flags.connect_timeout;
-  absl::StatusOr<std::unique_ptr<InferenceClient>> client = InferenceClient::Create(client_options);
-  if (!client.ok()) return Fail(std::string(client.status().message()));
-  absl::Status connected = (*client)->WaitForConnected(flags.connect_timeout);
+  absl::StatusOr<std::unique_ptr<ServerConnection>> connection = MakeConnection(flags);
+  if (!connection.ok()) return Fail(std::string(connection.status().message()));
+  ServerConnection& server = **connection;
+  absl::Status connected = server.Connect(flags.connect_timeout);
   if (!connected.ok()) {
     return Fail(absl::StrCat("cannot reach the server at ", flags.url, ": ", connected.message()));
   }
   const std::string& model = flags.inputs.model;
   absl::StatusOr<inference::ModelMetadataResponse> metadata =
-      (*client)->ModelMetadata(model, flags.inputs.version);
+      server.ModelMetadata(model, flags.inputs.version);
   if (!metadata.ok()) {
     if (metadata.status().code() == absl::StatusCode::kNotFound ||
         metadata.status().code() == absl::StatusCode::kInvalidArgument) {
@@ -74,7 +204,7 @@ int Run(const PerfFlags& flags) {
   }
   PerfInputOptions inputs = flags.inputs;
   absl::StatusOr<inference::ModelConfigResponse> config =
-      (*client)->ModelConfig(model, flags.inputs.version);
+      server.ModelConfig(model, flags.inputs.version);
   if (config.ok()) {
     inputs.model_batches = config->config().max_batch_size() > 0;
   } else {
@@ -88,13 +218,11 @@ int Run(const PerfFlags& flags) {
   absl::StatusOr<std::vector<inference::ModelInferRequest>> requests =
       BuildPerfRequests(*metadata, inputs);
   if (!requests.ok()) return Fail(std::string(requests.status().message()));
+  if (flags.protocol == Protocol::kHttp) AskForEveryOutput(*metadata, &*requests);
 
-  GrpcInferTransport::Options transport_options;
-  transport_options.request_timeout = flags.request_timeout;
-  absl::StatusOr<std::unique_ptr<GrpcInferTransport>> transport =
-      GrpcInferTransport::Create(transport_options, (*client)->channel());
+  absl::StatusOr<std::unique_ptr<InferTransport>> transport = server.MakeTransport(flags);
   if (!transport.ok()) return Fail(std::string(transport.status().message()));
-  GrpcStatisticsSource statistics(client->get(), model, flags.inputs.version);
+  ConnectionStatisticsSource statistics(&server, model, flags.inputs.version);
   Profiler::Options profiler_options;
   profiler_options.measurement_interval = flags.measurement_interval;
   profiler_options.stability.stability_percentage = flags.stability_percentage;
@@ -105,7 +233,8 @@ int Run(const PerfFlags& flags) {
   if (!profiler.ok()) return Fail(std::string(profiler.status().message()));
 
   std::cout << "*** Measurement Settings ***\n"
-            << "  Server: " << flags.url << "\n  Model: " << model
+            << "  Server: " << flags.url << " (" << ProtocolName(flags.protocol) << ")"
+            << "\n  Model: " << model
             << (flags.inputs.version.empty() ? "" : " version " + flags.inputs.version)
             << "\n  Batch size: " << inputs.batch_size
             << "\n  Requests cycled: " << requests->size()

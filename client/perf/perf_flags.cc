@@ -4,12 +4,13 @@
 #include <map>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/command_line.h"
 #include "client/infer_inputs.h"
-#include "client/perf/length_range.h"
+#include "client/perf/inputs/length_range.h"
 
 namespace speech {
 namespace {
@@ -20,6 +21,7 @@ const std::map<std::string, std::string>& ShortFlags() {
       {"-m", "--model"},
       {"-x", "--model-version"},
       {"-u", "--url"},
+      {"-i", "--protocol"},
       {"-b", "--batch-size"},
       {"-f", "--csv-file"},
       {"-p", "--measurement-interval-ms"},
@@ -45,7 +47,28 @@ absl::Status Positive(absl::string_view name, double value) {
       absl::StrCat("flag --", name, " must be positive; was ", value));
 }
 
+// -i and -u: the protocol and the address for it.
+absl::Status ParseTargetFlags(const CommandLine& args, PerfFlags* flags) {
+  // Triton's perf_analyzer takes either case.
+  const std::string protocol = absl::AsciiStrToLower(args.GetString("protocol", "grpc"));
+  if (protocol == "grpc") {
+    flags->protocol = Protocol::kGrpc;
+  } else if (protocol == "http") {
+    flags->protocol = Protocol::kHttp;
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "flag --protocol (-i) must be grpc or http; got \"", args.GetString("protocol"), "\""));
+  }
+  flags->url = args.GetString(
+      "url", flags->protocol == Protocol::kHttp ? kDefaultHttpUrl : kDefaultGrpcUrl);
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+const char* ProtocolName(Protocol protocol) {
+  return protocol == Protocol::kHttp ? "http" : "grpc";
+}
 
 absl::StatusOr<std::vector<double>> ParseLoadRange(absl::string_view text, bool integers) {
   const std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
@@ -90,8 +113,9 @@ absl::StatusOr<std::vector<std::string>> ExpandShortFlags(absl::Span<const std::
 
 const CommandLine::Spec& FlagSpec() {
   static const CommandLine::Spec* const spec = new CommandLine::Spec{
-      /*value_flags=*/{"model", "model-version", "url", "batch-size", "concurrency-range",
-                       "request-rate-range", "request-distribution", "measurement-interval-ms",
+      /*value_flags=*/{"model", "model-version", "url", "protocol", "batch-size",
+                       "concurrency-range", "request-rate-range", "request-distribution",
+                       "measurement-interval-ms",
                        "measurement-interval", "stability-percentage", "max-trials", "percentile",
                        "csv-file", "latency-chart", "input-data", "shape", "length",
                        "length-range", "sample-count", "seed", "sample-rate",
@@ -232,7 +256,7 @@ absl::StatusOr<PerfFlags> ParsePerfFlags(absl::Span<const std::string> raw_args)
   flags.inputs.model = args.GetString("model");
   if (flags.inputs.model.empty()) return absl::InvalidArgumentError("-m MODEL is required");
   flags.inputs.version = args.GetString("model-version");
-  flags.url = args.GetString("url", flags.url);
+  if (absl::Status target = ParseTargetFlags(args, &flags); !target.ok()) return target;
   flags.csv_file = args.GetString("csv-file");
   flags.latency_chart_file = args.GetString("latency-chart");
 
@@ -250,19 +274,26 @@ absl::StatusOr<PerfFlags> ParsePerfFlags(absl::Span<const std::string> raw_args)
 std::string PerfUsage() {
   return R"(usage: perf_analyzer -m MODEL [flags]
 
-Measures throughput and latency of a KServe v2 / Triton gRPC inference server at one or more load
-levels. Each level runs measurement windows until three in a row agree within the stability
-percentage in throughput and latency (or --max-trials windows pass), then reports one row:
-inferences/s, p50/p90/p95/p99 and average latency, and the latency split into client send,
-network+server send/recv, server queue, server compute input/infer/output and client receive
-(server columns from the ModelStatistics RPC; 0 with a warning when the server has none), and
-the mean batch the server formed (inferences per model execution over the same windows).
-Progress goes to stderr; the summary table to stdout.
+Measures throughput and latency of a KServe v2 / Triton inference server, over gRPC or HTTP/REST,
+at one or more load levels. Each level runs measurement windows until three in a row agree within
+the stability percentage in throughput and latency (or --max-trials windows pass), then reports
+one row: inferences/s, p50/p90/p95/p99 and average latency, and the latency split into client
+send, network+server send/recv, server queue, server compute input/infer/output and client
+receive (server columns from the server's model statistics, read over the protocol measured; 0
+with a warning when the server has none), and the mean batch the server formed (inferences per
+model execution over the same windows). Progress goes to stderr; the summary table to stdout.
 
 Target and model:
   -m, --model=NAME                Model to measure (required).
   -x, --model-version=V           Model version (default: the server's choice).
-  -u, --url=HOST:PORT             gRPC address of the server (default localhost:8001).
+  -i, --protocol=grpc|http        How to talk to the server (default grpc): KServe v2 gRPC, or
+                                  HTTP/REST with Triton's binary tensor data extension (POST
+                                  /v2/models/MODEL/infer, a JSON header and raw tensor bytes, on
+                                  keep-alive connections, one per client). Metadata,
+                                  configuration and statistics are read over the same protocol.
+  -u, --url=HOST:PORT             Address of the server for that protocol (default
+                                  localhost:8001 for grpc, localhost:8000 for http; http also
+                                  takes http://HOST:PORT).
   --connect-timeout-ms=MS         How long to wait for the server to answer (default 10000).
   --request-timeout-ms=MS         Deadline of each inference request (default 30000).
 

@@ -1,6 +1,6 @@
 // The performance analyzer's command line: flag names follow Triton's perf_analyzer where it has
-// them (-m, -u, -b, -f, -p, --concurrency-range, --request-rate-range, --shape, ...). Parsing
-// only; no I/O.
+// them (-m, -u, -i, -b, -f, -p, --concurrency-range, --request-rate-range, --shape, ...).
+// Parsing only; no I/O.
 #ifndef SPEECH_CLIENT_PERF_PERF_FLAGS_H_
 #define SPEECH_CLIENT_PERF_PERF_FLAGS_H_
 
@@ -13,16 +13,33 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "client/perf/perf_inputs.h"
-#include "client/perf/perf_report.h"
+#include "client/perf/inputs/perf_inputs.h"
+#include "client/perf/report/perf_report.h"
 #include "client/perf/request_schedule.h"
 
 namespace speech {
 
+// How the analyzer talks to the server (-i): every request (inference, metadata, configuration,
+// statistics) goes over the one protocol, as with Triton's perf_analyzer.
+enum class Protocol {
+  kGrpc,  // KServe v2 gRPC (default)
+  kHttp,  // KServe v2 HTTP/REST with Triton's binary tensor data extension
+};
+
+// "grpc" or "http".
+const char* ProtocolName(Protocol protocol);
+
+// Where -u points when it is not given: Triton's ports, 8001 for gRPC and 8000 for HTTP.
+inline constexpr char kDefaultGrpcUrl[] = "localhost:8001";
+inline constexpr char kDefaultHttpUrl[] = "localhost:8000";
+
 // Everything the command line says. A plain value type.
 struct PerfFlags {
   bool help = false;
-  std::string url = "localhost:8001";
+  Protocol protocol = Protocol::kGrpc;
+  // The server's address for `protocol`; when -u is not given, kDefaultGrpcUrl or
+  // kDefaultHttpUrl.
+  std::string url = kDefaultGrpcUrl;
   PerfInputOptions inputs;  // model, version, batch size, shapes, data ...
   LoadMode mode = LoadMode::kConcurrency;
   std::vector<double> load_levels = {1};  // concurrencies or request rates, in order

@@ -76,6 +76,42 @@ TEST(ParsePerfFlagsTest, Defaults) {
   EXPECT_TRUE(flags->inputs.input_data.empty());
 }
 
+TEST(ParsePerfFlagsTest, ProtocolPicksTheDefaultUrl) {
+  auto flags = Parse({"-m", "identity"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->protocol, Protocol::kGrpc);
+  EXPECT_EQ(flags->url, "localhost:8001");
+
+  flags = Parse({"-m", "identity", "-i", "http"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->protocol, Protocol::kHttp);
+  EXPECT_EQ(flags->url, "localhost:8000");
+  EXPECT_STREQ(ProtocolName(flags->protocol), "http");
+
+  flags = Parse({"-m", "identity", "-i", "grpc", "-u", "h:9001"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->protocol, Protocol::kGrpc);
+  EXPECT_EQ(flags->url, "h:9001");
+  EXPECT_STREQ(ProtocolName(flags->protocol), "grpc");
+
+  // Triton's perf_analyzer takes either case; -u wins over the protocol's default.
+  flags = Parse({"-m", "identity", "--protocol=HTTP", "-u", "http://h:9000"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->protocol, Protocol::kHttp);
+  EXPECT_EQ(flags->url, "http://h:9000");
+}
+
+TEST(ParsePerfFlagsTest, BadProtocolNamesTheFlagAndWhatItTakes) {
+  for (const char* bad : {"rest", "", "grpcs"}) {
+    auto flags = Parse({"-m", "identity", "-i", bad});
+    ASSERT_FALSE(flags.ok()) << bad;
+    EXPECT_EQ(flags.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(flags.status().message(),
+              absl::StrCat("flag --protocol (-i) must be grpc or http; got \"", bad, "\""));
+  }
+  EXPECT_THAT(Parse({"-m", "identity", "-i"}).status().message(), HasSubstr("-i needs a value"));
+}
+
 TEST(ParsePerfFlagsTest, RequestRateModeAndData) {
   auto flags =
       Parse({"-m", "m", "--request-rate-range=100:300:100", "--request-distribution=poisson",
@@ -140,6 +176,7 @@ TEST(PerfUsageTest, DocumentsEveryFlag) {
   for (const char* flag : {"--model",
                            "--model-version",
                            "--url",
+                           "--protocol",
                            "--batch-size",
                            "--concurrency-range",
                            "--request-rate-range",

@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "client/perf/server_stats.h"
+#include "client/perf/report/server_stats.h"
 
 namespace speech {
 

@@ -15,8 +15,8 @@
 #include "absl/time/time.h"
 #include "client/inference_client.h"
 #include "client/perf/load_generator.h"
-#include "client/perf/perf_report.h"
-#include "client/perf/perf_stats.h"
+#include "client/perf/report/perf_report.h"
+#include "client/perf/report/perf_stats.h"
 #include "proto/grpc_service.pb.h"
 
 namespace speech {

@@ -20,8 +20,9 @@ HIDDEN_PACKAGES=(
   libabsl20220623 libabsl-dev libre2-9 libre2-dev libc-ares2 libc-ares-dev
   libconcurrentqueue-dev nlohmann-json3-dev libcpp-httplib0.11 libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libbenchmark1debian libbenchmark-dev
+  libpng16-16 libpng-dev
 )
-HIDDEN_INCLUDE_DIRS=(grpc grpcpp grpc++ google/protobuf absl gtest gmock concurrentqueue nlohmann benchmark re2)
+HIDDEN_INCLUDE_DIRS=(grpc grpcpp grpc++ google/protobuf absl gtest gmock concurrentqueue nlohmann benchmark re2 libpng16)
 
 exec unshare -m --propagation private bash -s -- "$@" <<EOF
 set -e
@@ -37,6 +38,6 @@ done
 for dir in ${HIDDEN_INCLUDE_DIRS[*]}; do
   [ -d "/usr/include/\$dir" ] && mount -t tmpfs none "/usr/include/\$dir"
 done
-echo "[isolated] hid \$n files of the system's gRPC, protobuf, Abseil, protoc, httplib, gtest, benchmark"
+echo "[isolated] hid \$n files of the system's gRPC, protobuf, Abseil, protoc, httplib, libpng, gtest, benchmark"
 exec "\$@"
 EOF

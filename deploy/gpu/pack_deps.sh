@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packs what the GPU host lacks (gRPC, protobuf, Abseil, protoc + grpc_cpp_plugin, concurrentqueue,
-# cpp-httplib, GoogleTest, Google Benchmark, and the shared libraries these need) into
+# cpp-httplib, libpng, GoogleTest, Google Benchmark, and the shared libraries these need) into
 # deploy/gpu/.deps/, from Debian 12's own packages: `apt-get download` + `dpkg -x`, no root needed.
 # Run it HERE (Debian 12, with network to the Debian mirror); the GPU host has neither.
 #
@@ -32,6 +32,8 @@ PACKAGES=(
   libconcurrentqueue-dev nlohmann-json3-dev
   # cpp-httplib (compiled in Debian, built with OpenSSL, zlib and brotli: their headers too)
   libcpp-httplib0.11 libcpp-httplib-dev libbrotli1 libbrotli-dev libssl-dev zlib1g-dev
+  # libpng 1.6 (speech_client's mel spectrogram pictures; it links zlib, carried above)
+  libpng16-16 libpng-dev
   # tests and benchmarks (gtest/gmock are static libraries in Debian)
   libgtest-dev libgmock-dev libbenchmark1debian libbenchmark-dev
 )
@@ -109,6 +111,8 @@ rm -rf "${deps:?}/usr/share" "${deps:?}/usr/src" "${deps:?}/etc"
 # Static libraries: the shared ones suffice, except GoogleTest/GoogleMock (Debian ships only .a)
 # and benchmark_main (2 KB)
 find "$deps/usr/lib" -name '*.a' ! -name 'libgtest*.a' ! -name 'libgmock*.a' ! -name 'libbenchmark_main.a' -delete
+# libpng's libpng-config scripts are unused (CMake finds the library itself) and are no ELF files
+rm -f "$deps"/usr/bin/libpng*-config
 # gRPC's other language plugins and the unsecure variant are unused
 rm -f "$deps"/usr/bin/grpc_{php,python,ruby,csharp,node,objective_c}_plugin
 rm -f "$deps"/usr/lib/x86_64-linux-gnu/libgrpc{,++}_unsecure.so*

@@ -12,12 +12,13 @@ the samples as the server would, after the configured inputs.
 import os
 import re
 import sys
-from typing import List, Tuple
+from typing import List, Optional, Tuple, Union
 
 import torch
 
 _DTYPES = {"TYPE_FP32": torch.float32, "TYPE_FP16": torch.float16,
-           "TYPE_INT32": torch.int32, "TYPE_INT64": torch.int64}
+           "TYPE_INT32": torch.int32, "TYPE_INT64": torch.int64,
+           "TYPE_STRING": None}   # BYTES: List[str] in TorchScript.
 
 
 def _inputs_from_config(text: str) -> List[Tuple[str, torch.dtype,
@@ -63,12 +64,19 @@ def _batch_input(kind: str, dtype: torch.dtype,
     raise ValueError(f"batch_input kind {kind} is not supported")
 
 
-def _sample(model_name: str, dtype: torch.dtype,
-            dims: List[int]) -> torch.Tensor:
+def _sample(model_name: str, dtype: Optional[torch.dtype],
+            dims: List[int]) -> Union[torch.Tensor, List[str]]:
     # Variable dims get a size that means something for the model at hand:
-    # 1 s of 16 kHz audio, a 50-symbol sentence, otherwise 10.
-    fill = {"wav2vec2": 16000, "fastpitch": 50}.get(model_name, 10)
+    # 1 s of 16 kHz audio, a 50-symbol sentence, 1 s of mel, otherwise 10.
+    fill = {"wav2vec2": 16000, "fastpitch": 50, "hifigan": 86}.get(
+        model_name, 10)
     shape = [2] + [fill if d < 0 else d for d in dims]
+    if dtype is None:    # Strings: a sentence for the front-end, else "1".
+        count = 1
+        for d in shape:
+            count *= d
+        text = "Dr. Smith paid $5.50." if model_name == "tts_frontend" else "1"
+        return [text] * count
     gen = torch.Generator().manual_seed(0)
     if dtype.is_floating_point:
         return (0.1 * torch.randn(shape, generator=gen)).to(dtype)
@@ -76,7 +84,9 @@ def _sample(model_name: str, dtype: torch.dtype,
     return torch.randint(1, high, shape, generator=gen).to(dtype)
 
 
-def _describe(t: torch.Tensor) -> str:
+def _describe(t: Union[torch.Tensor, List[str]]) -> str:
+    if isinstance(t, list):
+        return f"[{len(t)}] str"
     return f"{list(t.shape)} {str(t.dtype).replace('torch.', '')}"
 
 

@@ -2,7 +2,9 @@
 
 Each model module exposes `build(size, dtype)` returning a scripted module and
 a `ModelSpec` describing its Triton config; this file turns the spec into
-config.pbtxt text and keeps the writers free of formatting details.
+config.pbtxt text and keeps the writers free of formatting details. Ensembles
+(pipelines of those models, `EnsembleSpec`) have a renderer and a check of
+their wiring here too.
 
 Specs may use the server's variable-length batching (proto/model_config.proto:
 `ragged_padding`, `constraints`, `batch_input`, `batch_output`);
@@ -83,6 +85,29 @@ class ModelSpec:
     # input has a pad_value, every output with a -1 dim needs a batch output.
     batch_inputs: Optional[List[BatchInputSpec]] = None
     batch_outputs: Optional[List[BatchOutputSpec]] = None
+
+
+@dataclasses.dataclass
+class EnsembleStep:
+    """One model of an ensemble and how its tensors connect.
+
+    Maps go from the step model's tensor names to ensemble tensor names; a
+    step output that nothing consumes needs no entry.
+    """
+    model_name: str
+    input_map: Dict[str, str]
+    output_map: Dict[str, str]
+    model_version: int = -1      # -1: the latest version.
+
+
+@dataclasses.dataclass
+class EnsembleSpec:
+    """A Triton ensemble (`platform: "ensemble"`): a config and no weights."""
+    name: str
+    max_batch_size: int
+    inputs: List[TensorSpec]
+    outputs: List[TensorSpec]
+    steps: List[EnsembleStep]
 
 
 def plain_triton(spec: ModelSpec) -> ModelSpec:
@@ -197,6 +222,120 @@ def render_config(spec: ModelSpec) -> str:
     if spec.warmup:
         lines.append("model_warmup [\n  {\n" + spec.warmup + "\n  }\n]")
     return "\n".join(lines) + "\n"
+
+
+def _map_block(field: str, mapping: Dict[str, str]) -> str:
+    return "\n".join(
+        f"      {field} {{\n        key: \"{key}\"\n"
+        f"        value: \"{value}\"\n      }}"
+        for key, value in mapping.items())
+
+
+def render_ensemble_config(spec: EnsembleSpec) -> str:
+    """Returns an ensemble's config.pbtxt text (Triton's format)."""
+    steps = []
+    for step in spec.steps:
+        steps.append(
+            "    {\n"
+            f'      model_name: "{step.model_name}"\n'
+            f"      model_version: {step.model_version}\n"
+            + _map_block("input_map", step.input_map) + "\n"
+            + _map_block("output_map", step.output_map) + "\n"
+            "    }")
+    lines = [
+        f'name: "{spec.name}"',
+        'platform: "ensemble"',
+        f"max_batch_size: {spec.max_batch_size}",
+        "input " + _tensor_block(spec.inputs),
+        "output " + _tensor_block(spec.outputs),
+        "ensemble_scheduling {\n  step [\n" + ",\n".join(steps)
+        + "\n  ]\n}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _dims_agree(a: Sequence[int], b: Sequence[int]) -> bool:
+    return len(a) == len(b) and all(
+        x == y or x < 0 or y < 0 for x, y in zip(a, b))
+
+
+def ensemble_problems(spec: EnsembleSpec,
+                      models: Dict[str, ModelSpec]) -> List[str]:
+    """What is wrong with `spec` given its steps' model specs (empty: fine).
+
+    Checks what Triton checks when it loads an ensemble: every step model
+    exists and batches at least max_batch_size rows, maps only tensors it
+    has and all of its inputs, every ensemble tensor has exactly one source
+    (an ensemble input or one step output) with the data type and dims its
+    consumers expect, every ensemble output is produced and every input used.
+    """
+    problems = []
+    # Ensemble tensor -> (data type, client dims, where it comes from).
+    sources: Dict[str, tuple] = {
+        t.name: (t.data_type, list(t.dims), "ensemble input")
+        for t in spec.inputs}
+    consumed = set()
+    for step in spec.steps:
+        model = models.get(step.model_name)
+        if model is None:
+            problems.append(f"step model '{step.model_name}' is unknown")
+            continue
+        where = f"step '{step.model_name}'"
+        if model.max_batch_size < spec.max_batch_size:
+            problems.append(
+                f"{where}: max_batch_size {model.max_batch_size} < the "
+                f"ensemble's {spec.max_batch_size}")
+        for name, tensor in step.output_map.items():
+            out = next((t for t in model.outputs if t.name == name), None)
+            if out is None:
+                problems.append(f"{where}: output_map names no output "
+                                f"'{name}'")
+            elif tensor in sources:
+                problems.append(f"{where}: ensemble tensor '{tensor}' "
+                                f"already comes from {sources[tensor][2]}")
+            else:
+                sources[tensor] = (out.data_type, list(out.dims),
+                                   f"{where} output '{name}'")
+    for step in spec.steps:
+        model = models.get(step.model_name)
+        if model is None:
+            continue
+        where = f"step '{step.model_name}'"
+        names = [t.name for t in model.inputs]
+        missing = [n for n in names if n not in step.input_map]
+        if missing:
+            problems.append(f"{where}: inputs {missing} are not mapped")
+        for name, tensor in step.input_map.items():
+            inp = next((t for t in model.inputs if t.name == name), None)
+            if inp is None:
+                problems.append(f"{where}: input_map names no input "
+                                f"'{name}'")
+                continue
+            consumed.add(tensor)
+            if tensor not in sources:
+                problems.append(f"{where}: input '{name}' reads ensemble "
+                                f"tensor '{tensor}', which nothing produces")
+                continue
+            data_type, dims, origin = sources[tensor]
+            if data_type != inp.data_type or not _dims_agree(dims, inp.dims):
+                problems.append(
+                    f"{where}: input '{name}' is {inp.data_type} "
+                    f"{list(inp.dims)} but '{tensor}' ({origin}) is "
+                    f"{data_type} {dims}")
+    for out in spec.outputs:
+        if out.name not in sources:
+            problems.append(f"ensemble output '{out.name}' is produced by "
+                            f"no step")
+            continue
+        data_type, dims, origin = sources[out.name]
+        if data_type != out.data_type or not _dims_agree(dims, out.dims):
+            problems.append(f"ensemble output '{out.name}' is "
+                            f"{out.data_type} {list(out.dims)} but {origin} "
+                            f"is {data_type} {dims}")
+    for inp in spec.inputs:
+        if inp.name not in consumed:
+            problems.append(f"ensemble input '{inp.name}' is not used")
+    return problems
 
 
 # An item's outputs in a padded batch may differ from its outputs alone by

@@ -6,12 +6,17 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "batcher/tensor.h"
 #include "proto/check.h"
 #include "proto/tensor_types.h"
@@ -248,6 +253,28 @@ absl::Status ScatterOutputs(const std::vector<torch::jit::IValue>& outputs,
   return absl::OkStatus();
 }
 
+// The line of a LibTorch error that says what went wrong, without what says where: for an error
+// raised inside TorchScript, the last "SomethingError: ..." line of the interpreter's traceback;
+// otherwise the first line of the message without C++ frames. At most 300 characters.
+std::string ErrorSummary(const std::exception& error) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
+  const std::string text = c10_error != nullptr ? c10_error->what_without_backtrace() : error.what();
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n', absl::SkipWhitespace());
+  absl::string_view summary = lines.empty() ? absl::string_view("unknown error") : lines.front();
+  for (auto line = lines.rbegin(); line != lines.rend(); ++line) {
+    const absl::string_view stripped = absl::StripAsciiWhitespace(*line);
+    const size_t colon = stripped.find(": ");
+    if (colon != absl::string_view::npos && absl::EndsWith(stripped.substr(0, colon), "Error") &&
+        stripped.substr(0, colon).find(' ') == absl::string_view::npos) {
+      summary = stripped;
+      break;
+    }
+  }
+  summary = absl::StripAsciiWhitespace(summary);
+  if (summary.size() > 300) return absl::StrCat(summary.substr(0, 297), "...");
+  return std::string(summary);
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TorchInstance>> TorchInstance::Create(Options options) {
@@ -361,8 +388,11 @@ absl::Status TorchInstance::Execute(absl::Span<InferenceRequest* const> batch) {
     }
     times.compute_output_end = options_.clock->Now();
   } catch (const std::exception& e) {
-    return absl::InternalError(
-        absl::StrCat("instance '", name(), "' failed to run the model: ", e.what()));
+    // The whole error (TorchScript's traceback, C++ frames, file paths) is for the server's log;
+    // the client gets its last line, the error itself.
+    std::cerr << "instance '" << name() << "' failed to run the model: " << e.what() << std::endl;
+    return absl::InternalError(absl::StrCat("instance '", name(),
+                                            "' failed to run the model: ", ErrorSummary(e)));
   }
   for (InferenceRequest* request : batch) {
     PhaseTimes& stamped = request->times;

@@ -245,6 +245,7 @@ class InferenceCoreTest : public ::testing::Test {
     options.instances = &factory_;
     options.clock = &clock_;
     options.metrics = with_metrics ? metrics_.get() : nullptr;
+    options.control_mode = control_mode_;
     absl::StatusOr<std::unique_ptr<ModelRepository>> repository =
         ModelRepository::Load(root_.string(), options);
     ASSERT_TRUE(repository.ok()) << repository.status();
@@ -267,6 +268,9 @@ class InferenceCoreTest : public ::testing::Test {
     return response.model_stats_size() == 1 ? response.model_stats(0)
                                             : inference::ModelStatistics();
   }
+
+  // The repository's model control mode (set before Load).
+  ModelControlMode control_mode_ = ModelControlMode::kNone;
 
   // Declared in the order they must be built; destroyed in reverse, so that the repository (its
   // batchers and stats) goes before the catalog, the clock and the factory it borrows.

@@ -1,21 +1,27 @@
 #include "server/core/inference_core.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "proto/tensor_types.h"
+#include "server/core/ensemble_run.h"
 #include "server/core/input_constraints.h"
 #include "server/core/tensor_codec.h"
 #include "server/metrics/model_stats.h"
+#include "server/shared_memory/shared_memory_tensors.h"
 
 namespace speech {
 namespace {
 
 // Triton's names for the protocol extensions this server implements.
-constexpr const char* kExtensions[] = {"model_configuration", "model_repository", "schedule_policy",
-                                       "parameters", "statistics"};
+constexpr const char* kExtensions[] = {"model_configuration", "model_repository",
+                                       "schedule_policy",     "parameters",
+                                       "statistics",          "system_shared_memory"};
 
 void FillTensorMetadata(const std::string& name, DataType type,
                         const google::protobuf::RepeatedField<int64_t>& dims, bool batching,
@@ -24,6 +30,11 @@ void FillTensorMetadata(const std::string& name, DataType type,
   tensor->set_datatype(std::string(DataTypeWireName(type)));
   if (batching) tensor->add_shape(-1);
   for (int64_t dim : dims) tensor->add_shape(dim);
+}
+
+absl::Status NoCudaRegion(const std::string& name) {
+  return absl::NotFoundError(absl::StrCat("no CUDA shared-memory region '", name,
+                                          "' is registered (this server registers none)"));
 }
 
 }  // namespace
@@ -37,34 +48,74 @@ void InferenceCore::StartInference(const inference::ModelInferRequest* message, 
   Clock* const clock = options_.clock;
   // The request's duration, as metrics and statistics report it, runs from here to its reply.
   const absl::Time start = clock->Now();
-  absl::StatusOr<ServedModel*> model =
+  if (refusing_.load()) {
+    return done(absl::UnavailableError(
+        "the server is shutting down and takes no new requests; retry on another replica"));
+  }
+  // Counted from here until `done` is called (WaitForAcceptedRequests waits for it). Not after
+  // it: `done` may let the owner of the core go on to destroy it.
+  accepted_.fetch_add(1);
+  done = [this, done = std::move(done)](absl::Status status) {
+    accepted_.fetch_sub(1);
+    done(std::move(status));
+  };
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
       repository_->Find(message->model_name(), message->model_version());
   if (!model.ok()) return done(model.status());
-  const ServedModel* served = *model;
+  // Held until the reply: a version replaced or unloaded meanwhile finishes this request first.
+  std::shared_ptr<const ServedModel> served = *std::move(model);
   ModelStats* stats = served->stats.get();
   auto request = std::make_unique<InferenceRequest>();
-  absl::Status decoded = DecodeInferRequest(*message, served->config, request.get());
+  // Lent until the reply is encoded: the inputs are read in place, the outputs written there.
+  absl::StatusOr<SharedMemoryTensors> lent = LendSharedMemory(*message, shared_memory_);
+  absl::Status decoded = lent.status();
+  if (decoded.ok()) {
+    decoded = DecodeInferRequest(*message, served->config, request.get(), lent->inputs);
+  }
   if (decoded.ok()) decoded = CheckInputConstraints(served->config, *request);
   if (!decoded.ok()) {
     if (stats != nullptr) stats->RecordFailure(FailureReason::kOther, start, clock->Now());
+    // The regions go back before the reply: a client may unregister them as soon as it has it.
+    if (lent.ok()) *lent = SharedMemoryTensors();
     return done(absl::Status(
         decoded.code(), absl::StrCat("model '", message->model_name(), "': ", decoded.message())));
   }
   request->deadline = call.deadline;
   request->is_cancelled = std::move(call.is_cancelled);
-  request->on_complete = [message, response, served, stats, start, clock,
+  auto shared_memory = std::make_shared<const SharedMemoryTensors>(*std::move(lent));
+  request->on_complete = [message, response, served, stats, start, clock, shared_memory,
                           done = std::move(done)](std::unique_ptr<InferenceRequest> finished,
-                                                  absl::Status status) {
+                                                  absl::Status status) mutable {
     if (status.ok()) {
-      EncodeInferResponse(*message, served->version_string, finished.get(), response);
+      status = EncodeInferResponse(*message, served->version_string, finished.get(), response,
+                                   shared_memory->outputs);
+      if (!status.ok()) {
+        status = absl::Status(
+            status.code(), absl::StrCat("model '", message->model_name(), "': ", status.message()));
+      }
     }
     if (stats != nullptr) stats->RecordCompletion(*finished, status, start, clock->Now());
+    shared_memory.reset();  // as above: back before the reply
     done(std::move(status));
   };
-  served->batcher->Enqueue(std::move(request));
+  DynamicBatcher* const batcher = served->batcher.get();
+  if (batcher == nullptr) {  // an ensemble: its steps run on their models' batchers
+    RunEnsemble(served, std::move(request), repository_, clock);
+    return;
+  }
+  batcher->Enqueue(std::move(request));
 }
 
-bool InferenceCore::ServerReady() const { return repository_->AllReady(); }
+bool InferenceCore::WaitForAcceptedRequests(absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (accepted_.load() > 0) {
+    if (absl::Now() >= give_up) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+bool InferenceCore::ServerReady() const { return !draining_.load() && repository_->AllReady(); }
 
 bool InferenceCore::ModelReady(const inference::ModelReadyRequest& request) const {
   return repository_->Find(request.name(), request.version()).ok();
@@ -78,11 +129,12 @@ void InferenceCore::ServerMetadata(inference::ServerMetadataResponse* response) 
 
 absl::Status InferenceCore::ModelMetadata(const inference::ModelMetadataRequest& request,
                                           inference::ModelMetadataResponse* response) const {
-  absl::StatusOr<ServedModel*> model = repository_->Find(request.name(), request.version());
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+      repository_->Find(request.name(), request.version());
   if (!model.ok()) return model.status();
   const inference::ModelConfig& config = (*model)->config;
   response->set_name(config.name());
-  for (const ServedModel* version : repository_->Versions(config.name())) {
+  for (const std::shared_ptr<const ServedModel>& version : repository_->Versions(config.name())) {
     response->add_versions(version->version_string);
   }
   response->set_platform(config.platform());
@@ -100,7 +152,8 @@ absl::Status InferenceCore::ModelMetadata(const inference::ModelMetadataRequest&
 
 absl::Status InferenceCore::ModelConfig(const inference::ModelConfigRequest& request,
                                         inference::ModelConfigResponse* response) const {
-  absl::StatusOr<ServedModel*> model = repository_->Find(request.name(), request.version());
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+      repository_->Find(request.name(), request.version());
   if (!model.ok()) return model.status();
   *response->mutable_config() = (*model)->config;
   return absl::OkStatus();
@@ -108,24 +161,26 @@ absl::Status InferenceCore::ModelConfig(const inference::ModelConfigRequest& req
 
 absl::Status InferenceCore::ModelStatistics(const inference::ModelStatisticsRequest& request,
                                             inference::ModelStatisticsResponse* response) const {
-  std::vector<const ServedModel*> models;
+  std::vector<std::shared_ptr<const ServedModel>> models;
   if (request.name().empty()) {
     models = repository_->AllVersions();
   } else if (request.version().empty()) {
     models = repository_->Versions(request.name());
     if (models.empty()) {
       // Find names the problem (not in the repository, or failed to load).
-      absl::StatusOr<ServedModel*> model = repository_->Find(request.name(), "");
-      return model.ok() ? absl::NotFoundError(
-                              absl::StrCat("model '", request.name(), "' has no version"))
-                        : model.status();
+      absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+          repository_->Find(request.name(), "");
+      return model.ok()
+                 ? absl::NotFoundError(absl::StrCat("model '", request.name(), "' has no version"))
+                 : model.status();
     }
   } else {
-    absl::StatusOr<ServedModel*> model = repository_->Find(request.name(), request.version());
+    absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+        repository_->Find(request.name(), request.version());
     if (!model.ok()) return model.status();
-    models.push_back(*model);
+    models.push_back(*std::move(model));
   }
-  for (const ServedModel* model : models) {
+  for (const std::shared_ptr<const ServedModel>& model : models) {
     inference::ModelStatistics* statistics = response->add_model_stats();
     if (model->stats != nullptr) {
       model->stats->Fill(statistics);
@@ -149,18 +204,110 @@ void InferenceCore::RepositoryIndex(const inference::RepositoryIndexRequest& req
   }
 }
 
+absl::Status InferenceCore::CheckModelControl(absl::string_view verb,
+                                              const std::string& model) const {
+  const ModelControlMode mode = repository_->control_mode();
+  if (mode == ModelControlMode::kExplicit) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("cannot ", verb, " model '", model,
+                   "': explicit model load / unload is not allowed in model "
+                   "control mode '",
+                   ModelControlModeName(mode),
+                   "' (start the server with "
+                   "--model-control-mode=explicit)"));
+}
+
 absl::Status InferenceCore::RepositoryModelLoad(
     const inference::RepositoryModelLoadRequest& request) const {
-  return absl::UnimplementedError(
-      absl::StrCat("cannot load '", request.model_name(),
-                   "': models are loaded once at start-up (model control mode none)"));
+  if (absl::Status allowed = CheckModelControl("load", request.model_name()); !allowed.ok()) {
+    return allowed;
+  }
+  std::optional<std::string> config;
+  for (const auto& [key, value] : request.parameters()) {
+    if (key != "config") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot load model '", request.model_name(), "': parameter '", key,
+          "' is not supported; the only load parameter is 'config' (the model configuration in "
+          "JSON)",
+          absl::StartsWith(key, "file:") ? "; model files cannot be sent with a load" : ""));
+    }
+    if (value.parameter_choice_case() != inference::ModelRepositoryParameter::kStringParam) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot load model '", request.model_name(),
+          "': parameter 'config' must be a string holding the model configuration in JSON"));
+    }
+    config = value.string_param();
+  }
+  return repository_->LoadModel(request.model_name(), config);
 }
 
 absl::Status InferenceCore::RepositoryModelUnload(
     const inference::RepositoryModelUnloadRequest& request) const {
+  if (absl::Status allowed = CheckModelControl("unload", request.model_name()); !allowed.ok()) {
+    return allowed;
+  }
+  bool unload_dependents = false;
+  for (const auto& [key, value] : request.parameters()) {
+    if (key != "unload_dependents") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot unload model '", request.model_name(), "': parameter '", key,
+                       "' is not supported; the only unload parameter is 'unload_dependents'"));
+    }
+    if (value.parameter_choice_case() != inference::ModelRepositoryParameter::kBoolParam) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot unload model '", request.model_name(),
+                       "': parameter 'unload_dependents' must be true or false"));
+    }
+    unload_dependents = value.bool_param();
+  }
+  return repository_->UnloadModel(request.model_name(), unload_dependents);
+}
+
+absl::Status InferenceCore::SystemSharedMemoryStatus(
+    const inference::SystemSharedMemoryStatusRequest& request,
+    inference::SystemSharedMemoryStatusResponse* response) const {
+  absl::StatusOr<std::vector<SharedMemoryRegistry::Region>> regions =
+      shared_memory_.Status(request.name());
+  if (!regions.ok()) return regions.status();
+  for (const SharedMemoryRegistry::Region& region : *regions) {
+    auto& entry = (*response->mutable_regions())[region.name];
+    entry.set_name(region.name);
+    entry.set_key(region.key);
+    entry.set_offset(region.offset);
+    entry.set_byte_size(region.byte_size);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status InferenceCore::SystemSharedMemoryRegister(
+    const inference::SystemSharedMemoryRegisterRequest& request) {
+  return shared_memory_.Register(
+      {request.name(), request.key(), request.offset(), request.byte_size()});
+}
+
+absl::Status InferenceCore::SystemSharedMemoryUnregister(
+    const inference::SystemSharedMemoryUnregisterRequest& request) {
+  return shared_memory_.Unregister(request.name());
+}
+
+absl::Status InferenceCore::CudaSharedMemoryStatus(
+    const inference::CudaSharedMemoryStatusRequest& request,
+    inference::CudaSharedMemoryStatusResponse*) const {
+  return request.name().empty() ? absl::OkStatus() : NoCudaRegion(request.name());
+}
+
+absl::Status InferenceCore::CudaSharedMemoryRegister(
+    const inference::CudaSharedMemoryRegisterRequest& request) {
   return absl::UnimplementedError(
-      absl::StrCat("cannot unload '", request.model_name(),
-                   "': models are loaded once at start-up (model control mode none)"));
+      absl::StrCat("cannot register CUDA shared-memory region '", request.name(), "' (device ",
+                   request.device_id(),
+                   "): this server supports system shared memory only; register a POSIX "
+                   "shared-memory object with SystemSharedMemoryRegister instead"));
+}
+
+absl::Status InferenceCore::CudaSharedMemoryUnregister(
+    const inference::CudaSharedMemoryUnregisterRequest& request) {
+  return request.name().empty() ? absl::OkStatus() : NoCudaRegion(request.name());
 }
 
 }  // namespace speech

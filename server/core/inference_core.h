@@ -1,10 +1,13 @@
 // The protocol-neutral request core: every KServe v2 operation (health, metadata, configuration,
-// statistics, repository index, inference) answered once, in the protocol's own messages, for the
-// adapters that carry it (server/grpc/ today). Inference decodes and validates the request, hands
-// it to its model's batcher and encodes the reply; statistics are recorded here, once per request.
+// statistics, repository index and model control, inference) answered once, in the protocol's
+// own messages, for the adapters that carry it (server/grpc/ and server/http/). Inference decodes
+// and validates the request, hands it to its model's batcher and encodes the reply; statistics
+// are recorded here, once per request.
 #ifndef SPEECH_SERVER_CORE_INFERENCE_CORE_H_
 #define SPEECH_SERVER_CORE_INFERENCE_CORE_H_
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -13,6 +16,7 @@
 #include "batcher/clock.h"
 #include "proto/grpc_service.pb.h"
 #include "server/repository/model_repository.h"
+#include "server/shared_memory/shared_memory_registry.h"
 
 namespace speech {
 
@@ -37,8 +41,9 @@ class InferenceCore {
 
   InferenceCore(ModelRepository* repository, Options options);
 
-  // Decodes `message`, checks the model's input constraints, hands it to its model's batcher and, once it is done, fills `response`
-  // and calls `done` exactly once (possibly before returning, for requests refused at once).
+  // Decodes `message`, checks the model's input constraints, hands it to its model's batcher and,
+  // once it is done, fills `response` and calls `done` exactly once (possibly before returning,
+  // for requests refused at once: UNAVAILABLE once RefuseNewRequests was called).
   // `message` and `response` must stay valid until `done` runs. Records the outcome in the
   // model's statistics (when it has some) just before calling `done`.
   void StartInference(const inference::ModelInferRequest* message, CallContext call,
@@ -46,8 +51,18 @@ class InferenceCore {
                       std::function<void(absl::Status)> done);
 
   bool ServerLive() const { return true; }
-  // True when every model of the repository loaded.
+  // True when every model of the repository loaded and the server is not draining.
   bool ServerReady() const;
+
+  // The steps of a graceful shutdown, in this order. StartDraining: ServerReady turns false (a
+  // load balancer stops sending) while requests are still served. RefuseNewRequests: inference
+  // answers UNAVAILABLE at once; requests already accepted still complete.
+  void StartDraining() { draining_.store(true); }
+  void RefuseNewRequests() { refusing_.store(true); }
+  // Waits until every accepted inference request has reached its `done`, or `timeout` passed;
+  // true when none is left. Meant after RefuseNewRequests, before the transports shut down
+  // (which must then wait for the replies that `done` started to be sent).
+  bool WaitForAcceptedRequests(absl::Duration timeout);
   bool ModelReady(const inference::ModelReadyRequest& request) const;
   void ServerMetadata(inference::ServerMetadataResponse* response) const;
   // NOT_FOUND for a model or version that is not loaded, in each of the lookups below.
@@ -61,14 +76,48 @@ class InferenceCore {
                                inference::ModelStatisticsResponse* response) const;
   void RepositoryIndex(const inference::RepositoryIndexRequest& request,
                        inference::RepositoryIndexResponse* response) const;
-  // UNIMPLEMENTED: models are loaded once at start-up (model control mode none).
+  // Triton's model control: allowed in model control mode explicit only (UNAVAILABLE, naming
+  // the mode, otherwise). A load takes one parameter, "config" (a string: the model
+  // configuration in JSON, replacing config.pbtxt); an unload one, "unload_dependents" (a bool:
+  // also unload the ensembles that run the model). Any other parameter, or one of the wrong
+  // type, is INVALID_ARGUMENT naming it. Loading returns once the model serves, or with why not.
   absl::Status RepositoryModelLoad(const inference::RepositoryModelLoadRequest& request) const;
   absl::Status RepositoryModelUnload(const inference::RepositoryModelUnloadRequest& request) const;
 
+  // Triton's system shared-memory extension (see server/shared_memory/): the status of one
+  // region (NOT_FOUND when unknown) or of all when the name is empty; registering a region;
+  // unregistering one, or all when the name is empty (FAILED_PRECONDITION while requests in
+  // flight use it). Inference requests whose tensors name a region read and write it in place.
+  absl::Status SystemSharedMemoryStatus(
+      const inference::SystemSharedMemoryStatusRequest& request,
+      inference::SystemSharedMemoryStatusResponse* response) const;
+  absl::Status SystemSharedMemoryRegister(
+      const inference::SystemSharedMemoryRegisterRequest& request);
+  absl::Status SystemSharedMemoryUnregister(
+      const inference::SystemSharedMemoryUnregisterRequest& request);
+  // CUDA shared memory: this server holds no CUDA regions. The status of all is empty and
+  // unregistering all succeeds (Triton's clients clean up so before they start); a named region
+  // is NOT_FOUND; registering is UNIMPLEMENTED, with a message that points to system memory.
+  absl::Status CudaSharedMemoryStatus(const inference::CudaSharedMemoryStatusRequest& request,
+                                      inference::CudaSharedMemoryStatusResponse* response) const;
+  absl::Status CudaSharedMemoryRegister(const inference::CudaSharedMemoryRegisterRequest& request);
+  absl::Status CudaSharedMemoryUnregister(
+      const inference::CudaSharedMemoryUnregisterRequest& request);
+
  private:
+  // OK in model control mode explicit; UNAVAILABLE naming the mode otherwise.
+  absl::Status CheckModelControl(absl::string_view verb, const std::string& model) const;
+
   // Constant after construction.
   ModelRepository* const repository_;
   const Options options_;
+
+  // Thread-safe.
+  SharedMemoryRegistry shared_memory_;
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> refusing_{false};
+  // Inference requests accepted and not yet done.
+  std::atomic<int64_t> accepted_{0};
 };
 
 }  // namespace speech

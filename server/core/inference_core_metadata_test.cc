@@ -66,7 +66,7 @@ TEST_F(InferenceCoreTest, ServerMetadata) {
   EXPECT_EQ(response.version(), "9.8.7");
   EXPECT_THAT(response.extensions(),
               UnorderedElementsAre("model_configuration", "model_repository", "schedule_policy",
-                                   "parameters", "statistics"));
+                                   "parameters", "statistics", "system_shared_memory"));
 }
 
 TEST_F(InferenceCoreTest, ModelMetadataOfABatchingModelPrependsTheBatchDimension) {
@@ -97,12 +97,28 @@ TEST_F(InferenceCoreTest, ModelMetadataLeavesOutTheInputsTheServerFills) {
   AddModel("asr", R"pb(
     platform: "pytorch_libtorch"
     max_batch_size: 4
-    input { name: "AUDIO" data_type: TYPE_FP32 dims: [ -1 ] ragged_padding { pad_value: 0 } }
-    output { name: "LOGITS" data_type: TYPE_FP32 dims: [ -1 ] }
-    batch_input { kind: BATCH_ELEMENT_COUNT target_name: "AUDIO_LENGTHS" data_type: TYPE_INT64
-                  source_input: "AUDIO" }
-    batch_output { kind: BATCH_SCATTER_WITH_INPUT_SHAPE target_name: "LOGITS"
-                   source_input: "AUDIO" }
+    input {
+      name: "AUDIO"
+      data_type: TYPE_FP32
+      dims: [ -1 ]
+      ragged_padding { pad_value: 0 }
+    }
+    output {
+      name: "LOGITS"
+      data_type: TYPE_FP32
+      dims: [ -1 ]
+    }
+    batch_input {
+      kind: BATCH_ELEMENT_COUNT
+      target_name: "AUDIO_LENGTHS"
+      data_type: TYPE_INT64
+      source_input: "AUDIO"
+    }
+    batch_output {
+      kind: BATCH_SCATTER_WITH_INPUT_SHAPE
+      target_name: "LOGITS"
+      source_input: "AUDIO"
+    }
   )pb");
   Load();
   inference::ModelMetadataRequest request;
@@ -118,8 +134,17 @@ TEST_F(InferenceCoreTest, ConstraintsRefuseARequestBeforeItIsQueued) {
   AddModel("tts", R"pb(
     platform: "pytorch_libtorch"
     max_batch_size: 4
-    input { name: "TEXT" data_type: TYPE_INT64 dims: [ -1 ] constraints { max_value: 147 } }
-    output { name: "TEXT_OUT" data_type: TYPE_INT64 dims: [ -1 ] }
+    input {
+      name: "TEXT"
+      data_type: TYPE_INT64
+      dims: [ -1 ]
+      constraints { max_value: 147 }
+    }
+    output {
+      name: "TEXT_OUT"
+      data_type: TYPE_INT64
+      dims: [ -1 ]
+    }
   )pb");
   Load();
   const size_t warmup_runs = factory_.batch_rows("tts").size();
@@ -302,20 +327,79 @@ TEST_F(InferenceCoreTest, RepositoryIndexOfReadyModelsOnly) {
   EXPECT_THAT(entries, ElementsAre("echo:1:READY", "echo:2:READY", "plain:1:READY"));
 }
 
-TEST_F(InferenceCoreTest, RepositoryModelLoadAndUnloadAreUnimplemented) {
+TEST_F(InferenceCoreTest, RepositoryModelLoadAndUnloadNeedModelControlModeExplicit) {
   LoadStandardRepository();
   inference::RepositoryModelLoadRequest load;
   load.set_model_name("echo");
-  EXPECT_THAT(core_->RepositoryModelLoad(load),
-              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("'echo'")));
+  EXPECT_THAT(
+      core_->RepositoryModelLoad(load),
+      StatusIs(absl::StatusCode::kUnavailable,
+               AllOf(HasSubstr("cannot load model 'echo'"), HasSubstr("model control mode 'none'"),
+                     HasSubstr("--model-control-mode=explicit"))));
   inference::RepositoryModelUnloadRequest unload;
   unload.set_model_name("plain");
   EXPECT_THAT(core_->RepositoryModelUnload(unload),
-              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("'plain'")));
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("cannot unload model 'plain'")));
   // Nothing was unloaded.
   inference::ModelReadyRequest ready;
   ready.set_name("plain");
   EXPECT_TRUE(core_->ModelReady(ready));
+}
+
+TEST_F(InferenceCoreTest, RepositoryModelLoadTakesAConfigOverride) {
+  control_mode_ = ModelControlMode::kExplicit;
+  AddModel("plain", kPlainConfig);
+  Load();
+  inference::ModelReadyRequest ready;
+  ready.set_name("plain");
+  EXPECT_FALSE(core_->ModelReady(ready));  // explicit mode loads nothing unasked
+
+  inference::RepositoryModelLoadRequest load;
+  load.set_model_name("plain");
+  ASSERT_TRUE(core_->RepositoryModelLoad(load).ok());
+  EXPECT_TRUE(core_->ModelReady(ready));
+
+  (*load.mutable_parameters())["config"].set_string_param(
+      R"({"backend": "pytorch", "max_batch_size": 0, "input": [{"name": "IN", "data_type": "TYPE_FP32", "dims": [2]}],
+          "output": [{"name": "OUT", "data_type": "TYPE_FP32", "dims": [2]}]})");
+  ASSERT_TRUE(core_->RepositoryModelLoad(load).ok());
+  inference::ModelConfigRequest config_request;
+  config_request.set_name("plain");
+  inference::ModelConfigResponse config;
+  ASSERT_TRUE(core_->ModelConfig(config_request, &config).ok());
+  EXPECT_EQ(config.config().input(0).name(), "IN");
+}
+
+TEST_F(InferenceCoreTest, RepositoryModelControlParametersAreChecked) {
+  control_mode_ = ModelControlMode::kExplicit;
+  AddModel("plain", kPlainConfig);
+  Load();
+  inference::RepositoryModelLoadRequest load;
+  load.set_model_name("plain");
+  (*load.mutable_parameters())["config"].set_bool_param(true);
+  EXPECT_THAT(core_->RepositoryModelLoad(load),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("parameter 'config' must be a string")));
+  load.mutable_parameters()->clear();
+  (*load.mutable_parameters())["file:1/model.pt"].set_bytes_param("weights");
+  EXPECT_THAT(core_->RepositoryModelLoad(load),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("parameter 'file:1/model.pt' is not supported"),
+                             HasSubstr("model files cannot be sent"))));
+  load.mutable_parameters()->clear();
+  load.set_model_name("missing");
+  EXPECT_THAT(core_->RepositoryModelLoad(load),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot load model 'missing'")));
+
+  inference::RepositoryModelUnloadRequest unload;
+  unload.set_model_name("plain");
+  (*unload.mutable_parameters())["unload_dependents"].set_string_param("yes");
+  EXPECT_THAT(core_->RepositoryModelUnload(unload),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("'unload_dependents' must be true or false")));
+  unload.mutable_parameters()->clear();
+  EXPECT_THAT(core_->RepositoryModelUnload(unload),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("it is not loaded")));
 }
 
 }  // namespace

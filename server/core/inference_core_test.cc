@@ -94,6 +94,38 @@ TEST_F(InferenceCoreTest, InferenceAnswersWithTheModelOutputs) {
   EXPECT_EQ(outcome.calls.load(), 1);
 }
 
+// A graceful shutdown's steps: while draining the server is not ready but still serves, and a
+// request accepted before RefuseNewRequests completes while new ones are refused at once.
+TEST_F(InferenceCoreTest, DrainingThenRefusingNewRequests) {
+  LoadStandardRepository();
+  ASSERT_TRUE(core_->ServerReady());
+  core_->StartDraining();
+  EXPECT_FALSE(core_->ServerReady());
+  const inference::ModelInferRequest message = EchoRequest(1);
+  inference::ModelInferResponse served;
+  Outcome while_draining;
+  core_->StartInference(&message, CallContext(), &served, while_draining.Callback());
+  while_draining.done.WaitForNotification();
+  EXPECT_TRUE(while_draining.status.ok()) << while_draining.status;
+
+  factory_.Hold("echo");
+  inference::ModelInferResponse accepted_response;
+  Outcome accepted;
+  core_->StartInference(&message, CallContext(), &accepted_response, accepted.Callback());
+  core_->RefuseNewRequests();
+  inference::ModelInferResponse refused_response;
+  Outcome refused;
+  core_->StartInference(&message, CallContext(), &refused_response, refused.Callback());
+  ASSERT_TRUE(refused.done.HasBeenNotified());
+  EXPECT_EQ(refused.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(refused.status.message(), HasSubstr("shutting down"));
+  EXPECT_FALSE(accepted.done.HasBeenNotified());
+  factory_.Release("echo");
+  accepted.done.WaitForNotification();
+  EXPECT_TRUE(accepted.status.ok()) << accepted.status;
+  EXPECT_EQ(accepted_response.raw_output_contents(0), message.raw_input_contents(0));
+}
+
 TEST_F(InferenceCoreTest, InferenceOnANamedVersion) {
   LoadStandardRepository();
   inference::ModelInferRequest message = EchoRequest(1);

@@ -50,28 +50,37 @@ absl::StatusOr<int64_t> TakeTypedContents(const InputMessage& input, InferenceRe
     tensor->byte_size = kept.size();
   };
   switch (tensor->type) {
-    case inference::TYPE_FP32: Borrow(contents.fp32_contents(), tensor);
+    case inference::TYPE_FP32:
+      Borrow(contents.fp32_contents(), tensor);
       return contents.fp32_contents_size();
-    case inference::TYPE_FP64: Borrow(contents.fp64_contents(), tensor);
+    case inference::TYPE_FP64:
+      Borrow(contents.fp64_contents(), tensor);
       return contents.fp64_contents_size();
-    case inference::TYPE_INT32: Borrow(contents.int_contents(), tensor);
+    case inference::TYPE_INT32:
+      Borrow(contents.int_contents(), tensor);
       return contents.int_contents_size();
-    case inference::TYPE_INT64: Borrow(contents.int64_contents(), tensor);
+    case inference::TYPE_INT64:
+      Borrow(contents.int64_contents(), tensor);
       return contents.int64_contents_size();
-    case inference::TYPE_INT16: own(Narrow<int16_t>(contents.int_contents()));
+    case inference::TYPE_INT16:
+      own(Narrow<int16_t>(contents.int_contents()));
       return contents.int_contents_size();
-    case inference::TYPE_INT8: own(Narrow<int8_t>(contents.int_contents()));
+    case inference::TYPE_INT8:
+      own(Narrow<int8_t>(contents.int_contents()));
       return contents.int_contents_size();
-    case inference::TYPE_UINT8: own(Narrow<uint8_t>(contents.uint_contents()));
+    case inference::TYPE_UINT8:
+      own(Narrow<uint8_t>(contents.uint_contents()));
       return contents.uint_contents_size();
-    case inference::TYPE_BOOL: own(Narrow<bool>(contents.bool_contents()));
+    case inference::TYPE_BOOL:
+      own(Narrow<bool>(contents.bool_contents()));
       return contents.bool_contents_size();
-    case inference::TYPE_STRING: own(PackBytesElements(contents.bytes_contents()));
+    case inference::TYPE_STRING:
+      own(PackBytesElements(contents.bytes_contents()));
       return contents.bytes_contents_size();
     default:
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input '", input.name(), "': datatype ", input.datatype(),
-          " has no typed contents field; send it in raw_input_contents"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("input '", input.name(), "': datatype ", input.datatype(),
+                       " has no typed contents field; send it in raw_input_contents"));
   }
 }
 
@@ -79,7 +88,8 @@ bool HasTypedContents(const InputMessage& input) {
   const inference::InferTensorContents& c = input.contents();
   return c.bool_contents_size() + c.int_contents_size() + c.int64_contents_size() +
              c.uint_contents_size() + c.uint64_contents_size() + c.fp32_contents_size() +
-             c.fp64_contents_size() + c.bytes_contents_size() > 0;
+             c.fp64_contents_size() + c.bytes_contents_size() >
+         0;
 }
 
 // Checks the received shape against the configured dims (plus the batch dimension when the
@@ -104,9 +114,9 @@ absl::StatusOr<int64_t> CheckShape(const InputMessage& input, const inference::M
   if (!matches) {
     std::vector<int64_t> expected = dims;
     if (batching) expected.insert(expected.begin(), -1);
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input '", input.name(), "': shape ", ShapeToString(shape), " does not match ",
-        ShapeToString(expected), batching ? " (batch dimension first)" : ""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("input '", input.name(), "': shape ", ShapeToString(shape), " does not match ",
+                     ShapeToString(expected), batching ? " (batch dimension first)" : ""));
   }
   const int64_t elements = ElementCount(shape);
   // BYTES elements have no fixed size: their count is what the shape must hold.
@@ -125,15 +135,14 @@ absl::StatusOr<int64_t> CheckShape(const InputMessage& input, const inference::M
   }
   if (!batching) return 1;
   if (shape[0] < 1 || shape[0] > config.max_batch_size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "input '", input.name(), "': batch size ", shape[0], " is outside [1, max_batch_size = ",
-        config.max_batch_size(), "]"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("input '", input.name(), "': batch size ", shape[0],
+                     " is outside [1, max_batch_size = ", config.max_batch_size(), "]"));
   }
   return shape[0];
 }
 
-absl::Status DecodeTimeout(const inference::ModelInferRequest& message,
-                           InferenceRequest* request) {
+absl::Status DecodeTimeout(const inference::ModelInferRequest& message, InferenceRequest* request) {
   auto it = message.parameters().find("timeout");
   if (it == message.parameters().end()) return absl::OkStatus();
   const inference::InferParameter& value = it->second;
@@ -164,12 +173,23 @@ absl::Status DecodeTimeout(const inference::ModelInferRequest& message,
 }  // namespace
 
 absl::Status DecodeInferRequest(const inference::ModelInferRequest& message,
-                                const inference::ModelConfig& config, InferenceRequest* request) {
+                                const inference::ModelConfig& config, InferenceRequest* request,
+                                absl::Span<const std::optional<absl::string_view>> external) {
+  auto external_bytes = [&](int m) -> const std::optional<absl::string_view>* {
+    return external.empty() ? nullptr : &external[m];
+  };
+  // raw_input_contents holds the inputs that are not external, in order.
+  std::vector<int> raw_index(message.inputs_size(), -1);
+  int in_message = 0;
+  for (int m = 0; m < message.inputs_size(); ++m) {
+    const std::optional<absl::string_view>* outside = external_bytes(m);
+    if (outside == nullptr || !outside->has_value()) raw_index[m] = in_message++;
+  }
   const bool raw = message.raw_input_contents_size() > 0;
-  if (raw && message.raw_input_contents_size() != message.inputs_size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "raw_input_contents: has ", message.raw_input_contents_size(),
-        " entries; expected one per input, ", message.inputs_size()));
+  if (raw && message.raw_input_contents_size() != in_message) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("raw_input_contents: has ", message.raw_input_contents_size(),
+                     " entries; expected one per input not in shared memory, ", in_message));
   }
   std::vector<int> index_of_spec(config.input_size(), -1);
   for (int m = 0; m < message.inputs_size(); ++m) {
@@ -203,9 +223,9 @@ absl::Status DecodeInferRequest(const inference::ModelInferRequest& message,
     tensor.name = spec.name();
     tensor.type = DataTypeFromWireName(input.datatype());
     if (tensor.type != spec.data_type()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input '", spec.name(), "': datatype '", input.datatype(), "' does not match ",
-          DataTypeWireName(spec.data_type())));
+      return absl::InvalidArgumentError(absl::StrCat("input '", spec.name(), "': datatype '",
+                                                     input.datatype(), "' does not match ",
+                                                     DataTypeWireName(spec.data_type())));
     }
     absl::StatusOr<int64_t> rows = CheckShape(input, spec, config);
     if (!rows.ok()) return rows.status();
@@ -218,24 +238,30 @@ absl::Status DecodeInferRequest(const inference::ModelInferRequest& message,
     tensor.shape.assign(input.shape().begin(), input.shape().end());
     const int64_t elements = ElementCount(tensor.shape);
     const size_t expected_bytes = elements * DataTypeByteSize(tensor.type);
-    if (raw) {
+    const std::optional<absl::string_view>* outside = external_bytes(index_of_spec[s]);
+    const bool in_shared_memory = outside != nullptr && outside->has_value();
+    if (raw || in_shared_memory) {
+      const char* source = in_shared_memory ? "its shared-memory region" : "raw_input_contents";
       if (HasTypedContents(input)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "input '", spec.name(), "': has both raw_input_contents and typed contents; send one"));
+        return absl::InvalidArgumentError(absl::StrCat("input '", spec.name(), "': has both ",
+                                                       source, " and typed contents; send one"));
       }
-      const std::string& bytes = message.raw_input_contents(index_of_spec[s]);
+      const absl::string_view bytes =
+          in_shared_memory
+              ? **outside
+              : absl::string_view(message.raw_input_contents(raw_index[index_of_spec[s]]));
       if (tensor.type == inference::TYPE_STRING) {
         absl::StatusOr<std::vector<absl::string_view>> strings =
             SplitBytesElements(bytes, absl::StrCat("input '", spec.name(), "'"));
         if (!strings.ok()) return strings.status();
         if (static_cast<int64_t>(strings->size()) != elements) {
           return absl::InvalidArgumentError(absl::StrCat(
-              "input '", spec.name(), "': raw_input_contents holds ", strings->size(),
+              "input '", spec.name(), "': ", source, " holds ", strings->size(),
               " BYTES elements; shape ", ShapeToString(tensor.shape), " needs ", elements));
         }
       } else if (bytes.size() != expected_bytes) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "input '", spec.name(), "': raw_input_contents has ", bytes.size(), " bytes; shape ",
+            "input '", spec.name(), "': ", source, " has ", bytes.size(), " bytes; shape ",
             ShapeToString(tensor.shape), " of ", input.datatype(), " needs ", expected_bytes));
       }
       tensor.data = bytes.data();
@@ -244,9 +270,9 @@ absl::Status DecodeInferRequest(const inference::ModelInferRequest& message,
       absl::StatusOr<int64_t> count = TakeTypedContents(input, request, &tensor);
       if (!count.ok()) return count.status();
       if (*count != elements) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "input '", spec.name(), "': contents hold ", *count, " values; shape ",
-            ShapeToString(tensor.shape), " needs ", elements));
+        return absl::InvalidArgumentError(
+            absl::StrCat("input '", spec.name(), "': contents hold ", *count, " values; shape ",
+                         ShapeToString(tensor.shape), " needs ", elements));
       }
     }
     request->inputs.push_back(std::move(tensor));
@@ -254,7 +280,8 @@ absl::Status DecodeInferRequest(const inference::ModelInferRequest& message,
   request->batch_rows = batch_rows;
   for (const auto& wanted : message.outputs()) {
     bool known = false;
-    for (const inference::ModelOutput& spec : config.output()) known |= spec.name() == wanted.name();
+    for (const inference::ModelOutput& spec : config.output())
+      known |= spec.name() == wanted.name();
     if (!known) {
       return absl::InvalidArgumentError(absl::StrCat("unknown output '", wanted.name(),
                                                      "' requested; model '", config.name(),
@@ -265,8 +292,10 @@ absl::Status DecodeInferRequest(const inference::ModelInferRequest& message,
   return DecodeTimeout(message, request);
 }
 
-void EncodeInferResponse(const inference::ModelInferRequest& message, const std::string& version,
-                         InferenceRequest* request, inference::ModelInferResponse* response) {
+absl::Status EncodeInferResponse(
+    const inference::ModelInferRequest& message, const std::string& version,
+    InferenceRequest* request, inference::ModelInferResponse* response,
+    const std::map<std::string, SharedMemoryRegistry::Lease>& shared_memory) {
   response->set_model_name(message.model_name());
   response->set_model_version(version);
   response->set_id(request->id);
@@ -278,8 +307,25 @@ void EncodeInferResponse(const inference::ModelInferRequest& message, const std:
     tensor->set_name(output.name);
     tensor->set_datatype(std::string(DataTypeWireName(output.type)));
     for (int64_t dim : output.shape) tensor->add_shape(dim);
-    response->add_raw_output_contents(std::move(output.data));
+    auto region = shared_memory.find(output.name);
+    if (region == shared_memory.end()) {
+      response->add_raw_output_contents(std::move(output.data));
+      continue;
+    }
+    const SharedMemoryRegistry::Lease& lease = region->second;
+    if (output.data.size() > lease.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("output '", output.name, "': ", output.data.size(), " bytes (shape ",
+                       ShapeToString(output.shape), ") do not fit the ", lease.size(),
+                       " bytes of shared_memory_byte_size in region '", lease.region(), "'"));
+    }
+    std::memcpy(lease.data(), output.data.data(), output.data.size());
+    (*tensor->mutable_parameters())["shared_memory_region"].set_string_param(lease.region());
+    (*tensor->mutable_parameters())["shared_memory_byte_size"].set_int64_param(
+        static_cast<int64_t>(output.data.size()));
+    response->add_raw_output_contents();
   }
+  return absl::OkStatus();
 }
 
 }  // namespace speech

@@ -208,7 +208,7 @@ TEST(DecodeInferRequestTest, RawContentsCountNotMatchingInputsIsRefused) {
   EXPECT_THAT(Decode(message, config),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        AllOf(HasSubstr("raw_input_contents"), HasSubstr("has 1 entries"),
-                             HasSubstr("one per input, 2"))));
+                             HasSubstr("one per input not in shared memory, 2"))));
 }
 
 TEST(DecodeInferRequestTest, RawBytesShorterThanShapeAreRefused) {

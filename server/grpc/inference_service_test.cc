@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -17,6 +18,7 @@
 #include "proto/grpc_service.grpc.pb.h"
 #include "server/grpc/call_context.h"
 #include "server/grpc/grpc_test_support.h"
+#include "server/shared_memory/shared_memory_test_support.h"
 
 namespace speech {
 namespace {
@@ -59,8 +61,9 @@ TEST_F(InferenceServiceTest, ServerMetadataNamesServerAndExtensions) {
   ASSERT_TRUE(Call(&Stub::ServerMetadata, inference::ServerMetadataRequest(), &response).ok());
   EXPECT_EQ(response.name(), kServerName);
   EXPECT_EQ(response.version(), kServerVersion);
-  EXPECT_THAT(response.extensions(), ElementsAre("model_configuration", "model_repository",
-                                                 "schedule_policy", "parameters", "statistics"));
+  EXPECT_THAT(response.extensions(),
+              ElementsAre("model_configuration", "model_repository", "schedule_policy",
+                          "parameters", "statistics", "system_shared_memory"));
 }
 
 TEST_F(InferenceServiceTest, ModelMetadataDescribesTensors) {
@@ -178,20 +181,20 @@ TEST_F(InferenceServiceTest, RepositoryIndexListsEveryModelInNameOrder) {
   EXPECT_EQ(response.models(1).state(), "READY");
 }
 
-TEST_F(InferenceServiceTest, RepositoryModelLoadAndUnloadAreUnimplemented) {
+TEST_F(InferenceServiceTest, RepositoryModelLoadAndUnloadNeedModelControlModeExplicit) {
   inference::RepositoryModelLoadRequest load;
   load.set_model_name(kIdentity);
   inference::RepositoryModelLoadResponse load_response;
   grpc::Status status = Call(&Stub::RepositoryModelLoad, load, &load_response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("cannot load 'identity'"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("cannot load model 'identity'"));
 
   inference::RepositoryModelUnloadRequest unload;
   unload.set_model_name(kNoBatch);
   inference::RepositoryModelUnloadResponse unload_response;
   status = Call(&Stub::RepositoryModelUnload, unload, &unload_response);
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
-  EXPECT_THAT(status.error_message(), HasSubstr("cannot unload 'nobatch'"));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_THAT(status.error_message(), HasSubstr("cannot unload model 'nobatch'"));
 }
 
 TEST_F(InferenceServiceTest, ModelInferReturnsTheModelsOutputs) {
@@ -224,6 +227,91 @@ TEST_F(InferenceServiceTest, ModelInferTakesTypedContents) {
   const int32_t expected[] = {-7, 123456};
   EXPECT_EQ(response.raw_output_contents(0),
             std::string(reinterpret_cast<const char*>(expected), sizeof(expected)));
+}
+
+TEST_F(InferenceServiceTest, SystemSharedMemoryRegionCarriesInputAndOutput) {
+  TestSharedMemory object("grpc_service_shm", 256);
+  inference::SystemSharedMemoryRegisterRequest region;
+  region.set_name("io");
+  region.set_key(object.key());
+  region.set_byte_size(object.size());
+  inference::SystemSharedMemoryRegisterResponse registered;
+  grpc::Status status = Call(&Stub::SystemSharedMemoryRegister, region, &registered);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  status = Call(&Stub::SystemSharedMemoryRegister, region, &registered);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+
+  inference::SystemSharedMemoryStatusResponse listed;
+  ASSERT_TRUE(
+      Call(&Stub::SystemSharedMemoryStatus, inference::SystemSharedMemoryStatusRequest(), &listed)
+          .ok());
+  ASSERT_EQ(listed.regions().count("io"), 1);
+  EXPECT_EQ(listed.regions().at("io").key(), object.key());
+  EXPECT_EQ(listed.regions().at("io").byte_size(), 256u);
+
+  // Two rows of INPUT0 (32 bytes) at offset 0 of the region; OUTPUT0 written at offset 64.
+  inference::ModelInferRequest request = IdentityRequest("shm", 2);
+  std::memcpy(object.data(), request.raw_input_contents(0).data(), 32);
+  const std::string sent = request.raw_input_contents(0);
+  request.clear_raw_input_contents();
+  auto& input_parameters = *request.mutable_inputs(0)->mutable_parameters();
+  input_parameters["shared_memory_region"].set_string_param("io");
+  input_parameters["shared_memory_byte_size"].set_int64_param(32);
+  auto& output_parameters = *request.add_outputs()->mutable_parameters();
+  request.mutable_outputs(0)->set_name("OUTPUT0");
+  output_parameters["shared_memory_region"].set_string_param("io");
+  output_parameters["shared_memory_byte_size"].set_int64_param(32);
+  output_parameters["shared_memory_offset"].set_int64_param(64);
+  inference::ModelInferResponse response;
+  status = Infer(request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(std::string(object.data() + 64, 32), sent);
+  ASSERT_EQ(response.outputs_size(), 1);
+  EXPECT_EQ(response.outputs(0).parameters().at("shared_memory_region").string_param(), "io");
+  EXPECT_THAT(response.outputs(0).shape(), ElementsAre(2, 4));
+
+  inference::SystemSharedMemoryUnregisterRequest unregister;
+  unregister.set_name("io");
+  inference::SystemSharedMemoryUnregisterResponse unregistered;
+  ASSERT_TRUE(Call(&Stub::SystemSharedMemoryUnregister, unregister, &unregistered).ok());
+  status = Infer(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("'io'"));
+  inference::SystemSharedMemoryStatusRequest one;
+  one.set_name("io");
+  status = Call(&Stub::SystemSharedMemoryStatus, one, &listed);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(InferenceServiceTest, SystemSharedMemoryRegisterOfMissingObjectIsNotFound) {
+  inference::SystemSharedMemoryRegisterRequest region;
+  region.set_name("ghost");
+  region.set_key("/speech_no_such_object");
+  region.set_byte_size(64);
+  inference::SystemSharedMemoryRegisterResponse registered;
+  grpc::Status status = Call(&Stub::SystemSharedMemoryRegister, region, &registered);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("/speech_no_such_object"));
+}
+
+TEST_F(InferenceServiceTest, CudaSharedMemoryHasNoRegionsAndRefusesToRegister) {
+  inference::CudaSharedMemoryStatusResponse listed;
+  ASSERT_TRUE(
+      Call(&Stub::CudaSharedMemoryStatus, inference::CudaSharedMemoryStatusRequest(), &listed)
+          .ok());
+  EXPECT_TRUE(listed.regions().empty());
+  inference::CudaSharedMemoryUnregisterResponse unregistered;
+  EXPECT_TRUE(Call(&Stub::CudaSharedMemoryUnregister,
+                   inference::CudaSharedMemoryUnregisterRequest(), &unregistered)
+                  .ok());
+  inference::CudaSharedMemoryRegisterRequest region;
+  region.set_name("gpu0");
+  region.set_byte_size(64);
+  inference::CudaSharedMemoryRegisterResponse registered;
+  const grpc::Status status = Call(&Stub::CudaSharedMemoryRegister, region, &registered);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("'gpu0'"));
+  EXPECT_THAT(status.error_message(), HasSubstr("SystemSharedMemoryRegister"));
 }
 
 TEST_F(InferenceServiceTest, ModelInferRefusesBadRequestsUncomputed) {

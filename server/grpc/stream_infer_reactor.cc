@@ -7,8 +7,10 @@
 
 namespace speech {
 
-StreamInferReactor::StreamInferReactor(InferenceCore* core, grpc::CallbackServerContext* context)
-    : core_(core), context_(context) {
+StreamInferReactor::StreamInferReactor(InferenceCore* core, grpc::CallbackServerContext* context,
+                                       CallCounter* calls)
+    : core_(core), context_(context), calls_(calls) {
+  if (calls_ != nullptr) calls_->Enter();
   ReadNext();
 }
 

@@ -14,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/grpc_service.pb.h"
 #include "server/core/inference_core.h"
+#include "server/grpc/call_counter.h"
 
 namespace speech {
 
@@ -23,11 +24,16 @@ class StreamInferReactor
     : public grpc::ServerBidiReactor<inference::ModelInferRequest,
                                      inference::ModelStreamInferResponse> {
  public:
-  StreamInferReactor(InferenceCore* core, grpc::CallbackServerContext* context);
+  // Counted in `calls` (when not null) until OnDone.
+  StreamInferReactor(InferenceCore* core, grpc::CallbackServerContext* context,
+                     CallCounter* calls = nullptr);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    if (calls_ != nullptr) calls_->Leave();
+    delete this;
+  }
 
  private:
   void ReadNext();
@@ -38,6 +44,7 @@ class StreamInferReactor
   // Constant after construction.
   InferenceCore* const core_;
   grpc::CallbackServerContext* const context_;
+  CallCounter* const calls_;
   // Touched only by the read callback, and by the constructor before the first read starts; a
   // read is started only once the previous one is handled, so they never overlap.
   std::unique_ptr<inference::ModelInferRequest> reading_;

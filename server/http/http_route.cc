@@ -45,6 +45,37 @@ RestRoute Route(RestOperation operation, const char* allowed) {
   return route;
 }
 
+// v2/KIND[/region/R]/status|unregister and v2/KIND/region/R/register, where KIND is
+// systemsharedmemory or cudasharedmemory.
+RestRoute SharedMemoryRoute(const std::vector<std::string>& s) {
+  const bool cuda = s[1] == "cudasharedmemory";
+  const size_t n = s.size();
+  std::string region;
+  if (n == 5 && s[2] == "region" && !s[3].empty()) {
+    region = s[3];
+  } else if (n != 3) {
+    return RestRoute();
+  }
+  const std::string& kind = s[n - 1];
+  RestRoute route;
+  if (kind == "status") {
+    route = Route(
+        cuda ? RestOperation::kCudaSharedMemoryStatus : RestOperation::kSharedMemoryStatus, kGet);
+  }
+  if (kind == "unregister") {
+    route = Route(
+        cuda ? RestOperation::kCudaSharedMemoryUnregister : RestOperation::kSharedMemoryUnregister,
+        kPost);
+  }
+  if (kind == "register" && !region.empty()) {
+    route = Route(
+        cuda ? RestOperation::kCudaSharedMemoryRegister : RestOperation::kSharedMemoryRegister,
+        kPost);
+  }
+  route.region = std::move(region);
+  return route;
+}
+
 // The route of `segments` (the path split at '/', without the leading empty one), whatever the
 // method; kUnknownPath when there is none.
 RestRoute RouteOfPath(const std::vector<std::string>& s) {
@@ -68,6 +99,7 @@ RestRoute RouteOfPath(const std::vector<std::string>& s) {
     }
     return RestRoute();
   }
+  if (s[1] == "systemsharedmemory" || s[1] == "cudasharedmemory") return SharedMemoryRoute(s);
   if (s[1] != "models" || n < 3 || s[2].empty()) return RestRoute();
   if (n == 3 && s[2] == "stats") return Route(RestOperation::kAllModelStatistics, kGet);
   // models/M[/versions/V][/kind]

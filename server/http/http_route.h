@@ -11,6 +11,10 @@
 //   POST /v2/models/M[/versions/V]/infer       inference
 //   POST /v2/repository/index                  repository index
 //   POST /v2/repository/models/M/load, /unload model control
+//   GET  /v2/systemsharedmemory[/region/R]/status  shared-memory regions (all, or R)
+//   POST /v2/systemsharedmemory/region/R/register  register region R
+//   POST /v2/systemsharedmemory[/region/R]/unregister  unregister every region, or R
+//   the same three under /v2/cudasharedmemory    CUDA shared memory
 //
 // GET routes also answer HEAD. Path segments are percent-decoded; the query string is ignored.
 #ifndef SPEECH_SERVER_HTTP_HTTP_ROUTE_H_
@@ -35,6 +39,12 @@ enum class RestOperation {
   kRepositoryIndex,
   kModelLoad,
   kModelUnload,
+  kSharedMemoryStatus,
+  kSharedMemoryRegister,
+  kSharedMemoryUnregister,
+  kCudaSharedMemoryStatus,
+  kCudaSharedMemoryRegister,
+  kCudaSharedMemoryUnregister,
 };
 
 struct RestRoute {
@@ -47,6 +57,7 @@ struct RestRoute {
   RestOperation operation = RestOperation::kServerMetadata;
   std::string model;         // percent-decoded; empty where the route has none
   std::string version;       // empty: the server's choice of version
+  std::string region;        // percent-decoded; empty where the route names no region
   const char* allowed = "";  // "GET, HEAD" or "POST" when the path is known
   // True for routes whose request body is read (POST); GET routes ignore any body.
   bool takes_body = false;

@@ -49,6 +49,31 @@ TEST(MatchRestRouteTest, ModelRoutesWithAndWithoutVersion) {
   ExpectRoute("GET", "/v2/models/versions", RestOperation::kModelMetadata, "versions");
 }
 
+TEST(MatchRestRouteTest, SystemSharedMemoryRoutes) {
+  auto expect = [](const char* method, const char* target, RestOperation operation,
+                   const std::string& region) {
+    const RestRoute route = MatchRestRoute(method, target);
+    EXPECT_EQ(route.match, Match::kFound) << target;
+    EXPECT_EQ(route.operation, operation) << target;
+    EXPECT_EQ(route.region, region) << target;
+  };
+  expect("GET", "/v2/systemsharedmemory/status", RestOperation::kSharedMemoryStatus, "");
+  expect("GET", "/v2/systemsharedmemory/region/in%200/status", RestOperation::kSharedMemoryStatus,
+         "in 0");
+  expect("POST", "/v2/systemsharedmemory/region/in/register", RestOperation::kSharedMemoryRegister,
+         "in");
+  expect("POST", "/v2/systemsharedmemory/unregister", RestOperation::kSharedMemoryUnregister, "");
+  expect("POST", "/v2/systemsharedmemory/region/in/unregister",
+         RestOperation::kSharedMemoryUnregister, "in");
+  EXPECT_EQ(MatchRestRoute("GET", "/v2/systemsharedmemory/region/in/register").match,
+            Match::kWrongMethod);
+  EXPECT_EQ(MatchRestRoute("POST", "/v2/systemsharedmemory/status").match, Match::kWrongMethod);
+  expect("GET", "/v2/cudasharedmemory/status", RestOperation::kCudaSharedMemoryStatus, "");
+  expect("POST", "/v2/cudasharedmemory/region/g/register", RestOperation::kCudaSharedMemoryRegister,
+         "g");
+  expect("POST", "/v2/cudasharedmemory/unregister", RestOperation::kCudaSharedMemoryUnregister, "");
+}
+
 TEST(MatchRestRouteTest, PercentDecodingAndQueries) {
   ExpectRoute("GET", "/v2/models/my%20model/versions/1", RestOperation::kModelMetadata, "my model",
               "1");
@@ -106,7 +131,13 @@ TEST(MatchRestRouteTest, UnknownPaths) {
                              "/v2/repository/models//load",
                              "/v2/repository/models/m/delete",
                              "/metrics",
-                             "/v2/systemsharedmemory/status"}) {
+                             "/v2/systemsharedmemory",
+                             "/v2/systemsharedmemory/register",
+                             "/v2/systemsharedmemory/region//status",
+                             "/v2/systemsharedmemory/region/r",
+                             "/v2/systemsharedmemory/region/r/delete",
+                             "/v2/cudasharedmemory/region/r",
+                             "/v2/xsharedmemory/status"}) {
     EXPECT_EQ(MatchRestRoute("GET", target).match, Match::kUnknownPath) << target;
     EXPECT_EQ(MatchRestRoute("POST", target).match, Match::kUnknownPath) << target;
   }

@@ -14,13 +14,14 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "proto/grpc_service.pb.h"
-#include "server/http/connection_server.h"
-#include "server/http/elastic_thread_pool.h"
 #include "server/http/http_route.h"
 #include "server/http/http_status.h"
-#include "server/http/infer_request_json.h"
-#include "server/http/infer_response_json.h"
-#include "server/http/message_json.h"
+#include "server/http/json/control_json.h"
+#include "server/http/json/infer_request_json.h"
+#include "server/http/json/infer_response_json.h"
+#include "server/http/json/message_json.h"
+#include "server/http/transport/connection_server.h"
+#include "server/http/transport/elastic_thread_pool.h"
 
 namespace speech {
 namespace {
@@ -70,22 +71,6 @@ bool HasBody(const httplib::Request& request) {
 }
 
 // The repository index request of POST /v2/repository/index: an optional {"ready": bool}.
-absl::Status ParseIndexRequest(absl::string_view body, inference::RepositoryIndexRequest* request) {
-  if (body.empty()) return absl::OkStatus();
-  const Json json = Json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) {
-    return absl::InvalidArgumentError(
-        "the repository index request must be a JSON object such as {\"ready\": true}");
-  }
-  if (auto ready = json.find("ready"); ready != json.end()) {
-    if (!ready->is_boolean()) {
-      return absl::InvalidArgumentError("'ready' must be true or false");
-    }
-    request->set_ready(ready->get<bool>());
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<HttpService>> HttpService::Create(InferenceCore* core,
@@ -343,14 +328,58 @@ void HttpService::Serve(const RestRoute& route, const httplib::Request& request,
     }
     case RestOperation::kModelLoad: {
       inference::RepositoryModelLoadRequest message;
+      if (absl::Status status = ParseLoadRequest(body, &message); !status.ok()) {
+        return ReplyError(status, reply);
+      }
       message.set_model_name(route.model);
       absl::Status status = core_->RepositoryModelLoad(message);
       return status.ok() ? void(reply->status = kHttpOk) : ReplyError(status, reply);
     }
     case RestOperation::kModelUnload: {
       inference::RepositoryModelUnloadRequest message;
+      if (absl::Status status = ParseUnloadRequest(body, &message); !status.ok()) {
+        return ReplyError(status, reply);
+      }
       message.set_model_name(route.model);
       absl::Status status = core_->RepositoryModelUnload(message);
+      return status.ok() ? void(reply->status = kHttpOk) : ReplyError(status, reply);
+    }
+    case RestOperation::kSharedMemoryStatus: {
+      inference::SystemSharedMemoryStatusRequest message;
+      message.set_name(route.region);
+      inference::SystemSharedMemoryStatusResponse response;
+      const absl::Status status = core_->SystemSharedMemoryStatus(message, &response);
+      return status.ok() ? ReplyJson(SharedMemoryStatusJson(response), reply)
+                         : ReplyError(status, reply);
+    }
+    case RestOperation::kSharedMemoryRegister: {
+      inference::SystemSharedMemoryRegisterRequest message;
+      absl::Status status = ParseSharedMemoryRegisterRequest(body, route.region, &message);
+      if (status.ok()) status = core_->SystemSharedMemoryRegister(message);
+      return status.ok() ? void(reply->status = kHttpOk) : ReplyError(status, reply);
+    }
+    case RestOperation::kSharedMemoryUnregister: {
+      inference::SystemSharedMemoryUnregisterRequest message;
+      message.set_name(route.region);
+      const absl::Status status = core_->SystemSharedMemoryUnregister(message);
+      return status.ok() ? void(reply->status = kHttpOk) : ReplyError(status, reply);
+    }
+    case RestOperation::kCudaSharedMemoryStatus: {
+      inference::CudaSharedMemoryStatusRequest message;
+      message.set_name(route.region);
+      inference::CudaSharedMemoryStatusResponse response;
+      const absl::Status status = core_->CudaSharedMemoryStatus(message, &response);
+      return status.ok() ? ReplyJson(Json::array(), reply) : ReplyError(status, reply);
+    }
+    case RestOperation::kCudaSharedMemoryRegister: {
+      inference::CudaSharedMemoryRegisterRequest message;
+      message.set_name(route.region);
+      return ReplyError(core_->CudaSharedMemoryRegister(message), reply);
+    }
+    case RestOperation::kCudaSharedMemoryUnregister: {
+      inference::CudaSharedMemoryUnregisterRequest message;
+      message.set_name(route.region);
+      const absl::Status status = core_->CudaSharedMemoryUnregister(message);
       return status.ok() ? void(reply->status = kHttpOk) : ReplyError(status, reply);
     }
     case RestOperation::kModelInfer:

@@ -3,13 +3,16 @@
 // Errors, limits, hang-ups and shutdown: http_service_errors_test.cc.
 #include "server/http/http_service.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/http/http_test_support.h"
+#include "server/shared_memory/shared_memory_test_support.h"
 
 namespace speech {
 namespace {
@@ -37,7 +40,7 @@ TEST_F(HttpServiceTest, ServerMetadata) {
   EXPECT_EQ(BodyJson(result),
             Json::parse(R"({"name": "test-server", "version": "9.8.7", "extensions":
                 ["model_configuration", "model_repository", "schedule_policy", "parameters",
-                 "statistics"]})"));
+                 "statistics", "system_shared_memory"]})"));
 }
 
 TEST_F(HttpServiceTest, ModelMetadataAndItsErrors) {
@@ -143,7 +146,9 @@ TEST_F(HttpServiceTest, RepositoryIndexIsTheListOfModels) {
   result = PostJson("/v2/repository/index", R"({"ready": "yes"})");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 400);
-  EXPECT_THAT(Error(result), HasSubstr("'ready' must be true or false"));
+  EXPECT_THAT(
+      Error(result),
+      HasSubstr("'ready' of the repository index request must be true or false; was string"));
   result = PostJson("/v2/repository/index", "{");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 400);
@@ -152,13 +157,18 @@ TEST_F(HttpServiceTest, RepositoryIndexIsTheListOfModels) {
 TEST_F(HttpServiceTest, LoadAndUnloadAnswerWhatTheCoreAnswers) {
   httplib::Result result = PostJson("/v2/repository/models/identity/load", "{}");
   ASSERT_TRUE(result);
-  EXPECT_EQ(result->status, 501);
-  EXPECT_THAT(Error(result), HasSubstr("cannot load 'identity'"));
+  EXPECT_EQ(result->status, 503);
+  EXPECT_THAT(Error(result), HasSubstr("cannot load model 'identity'"));
   result = PostJson("/v2/repository/models/nobatch/unload",
                     R"({"parameters": {"unload_dependents": false}})");
   ASSERT_TRUE(result);
-  EXPECT_EQ(result->status, 501);
-  EXPECT_THAT(Error(result), HasSubstr("cannot unload 'nobatch'"));
+  EXPECT_EQ(result->status, 503);
+  EXPECT_THAT(Error(result), HasSubstr("cannot unload model 'nobatch'"));
+  // A body that is not a load request is refused before the core sees it.
+  result = PostJson("/v2/repository/models/identity/load", R"({"parameters": []})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 400);
+  EXPECT_THAT(Error(result), HasSubstr("'parameters' of the model load request must be an object"));
 }
 
 TEST_F(HttpServiceTest, JsonInference) {
@@ -218,6 +228,84 @@ TEST_F(HttpServiceTest, BinaryInferenceBothWays) {
   ASSERT_TRUE(
       absl::SimpleAtoi(result->get_header_value("Inference-Header-Content-Length"), &json_length));
   EXPECT_EQ(result->body.substr(json_length), RawBytes<int32_t>({5, 6}));
+}
+
+TEST_F(HttpServiceTest, SystemSharedMemoryRegisterInferStatusUnregister) {
+  TestSharedMemory object("http_service_shm", 128);
+  const std::string input = RawBytes<float>({1.5f, -2, 3, 4});
+  std::memcpy(object.data() + 16, input.data(), input.size());
+  const std::string register_body =
+      absl::StrCat(R"({"key": ")", object.key(), R"(", "offset": 0, "byte_size": 128})");
+  httplib::Result result = PostJson("/v2/systemsharedmemory/region/io/register", register_body);
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  result = PostJson("/v2/systemsharedmemory/region/io/register", register_body);
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 409);
+  EXPECT_THAT(Error(result), HasSubstr("already registered"));
+
+  result = client_->Get("/v2/systemsharedmemory/status");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  EXPECT_EQ(BodyJson(result), Json::parse(absl::StrCat(R"([{"name": "io", "key": ")", object.key(),
+                                                       R"(", "offset": 0, "byte_size": 128}])")));
+
+  // INPUT0 read at offset 16, OUTPUT0 written at offset 64.
+  result = PostJson("/v2/models/identity/infer", R"({"inputs": [{"name": "INPUT0",
+      "shape": [1, 4], "datatype": "FP32", "parameters": {"shared_memory_region": "io",
+      "shared_memory_byte_size": 16, "shared_memory_offset": 16}}],
+      "outputs": [{"name": "OUTPUT0", "parameters": {"shared_memory_region": "io",
+      "shared_memory_byte_size": 16, "shared_memory_offset": 64}}]})");
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  const Json reply = BodyJson(result);
+  EXPECT_FALSE(reply["outputs"][0].contains("data"));
+  EXPECT_EQ(reply["outputs"][0]["parameters"]["shared_memory_region"], "io");
+  EXPECT_EQ(std::string(object.data() + 64, 16), input);
+
+  // An output region too small for the output.
+  result = PostJson("/v2/models/identity/infer", R"({"inputs": [{"name": "INPUT0",
+      "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}],
+      "outputs": [{"name": "OUTPUT0", "parameters": {"shared_memory_region": "io",
+      "shared_memory_byte_size": 8}}]})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 400) << result->body;
+  EXPECT_THAT(Error(result), AllOf(HasSubstr("OUTPUT0"), HasSubstr("8")));
+
+  result = PostJson("/v2/systemsharedmemory/region/io/unregister", "");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200) << result->body;
+  result = client_->Get("/v2/systemsharedmemory/region/io/status");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 404);
+  EXPECT_THAT(Error(result), HasSubstr("'io'"));
+  result = PostJson("/v2/systemsharedmemory/region/ghost/register",
+                    R"({"key": "/speech_http_no_such_object", "byte_size": 8})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 404);
+  EXPECT_THAT(Error(result), HasSubstr("/speech_http_no_such_object"));
+  result = PostJson("/v2/systemsharedmemory/region/bad/register", R"({"key": 3})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 400);
+  EXPECT_THAT(Error(result), HasSubstr("'key' of the shared-memory register request"));
+  ExpectStillServing();
+}
+
+TEST_F(HttpServiceTest, CudaSharedMemoryAsTritonsClientsCleanUp) {
+  httplib::Result result = PostJson("/v2/cudasharedmemory/unregister", "");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200) << result->body;
+  result = client_->Get("/v2/cudasharedmemory/status");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200) << result->body;
+  EXPECT_EQ(BodyJson(result), Json::array());
+  result = PostJson("/v2/cudasharedmemory/region/g/register", R"({"device_id": 0})");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 501) << result->body;
+  EXPECT_THAT(Error(result), HasSubstr("system shared memory only"));
+  result = client_->Get("/v2/cudasharedmemory/region/g/status");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 404) << result->body;
 }
 
 TEST_F(HttpServiceTest, EveryDatatypeInJsonAndInBinary) {

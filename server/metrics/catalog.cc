@@ -194,9 +194,11 @@ std::unique_ptr<ModelStats> MetricsCatalog::AddModel(const std::string& name,
 }
 
 void MetricsCatalog::AddQueueDepth(const std::string& name, const std::string& version,
-                                   std::function<int64_t()> depth) {
+                                   std::function<std::optional<int64_t>()> depth) {
   pending_->Add({name, version}, [depth = std::move(depth)]() -> std::optional<double> {
-    return static_cast<double>(depth());
+    const std::optional<int64_t> value = depth();
+    if (!value.has_value()) return std::nullopt;
+    return static_cast<double>(*value);
   });
 }
 

@@ -6,14 +6,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "server/metrics/nvml_reader.h"
-#include "server/metrics/registry.h"
 #include "server/metrics/model_metrics_factory.h"
 #include "server/metrics/model_stats.h"
+#include "server/metrics/nvml_reader.h"
+#include "server/metrics/registry.h"
 
 namespace speech {
 
@@ -45,7 +46,7 @@ class MetricsCatalog final : public ModelMetricsFactory {
   // Exports `depth` (read at each exposition) as the model's nv_inference_pending_request_count.
   // Whatever `depth` reads must outlive every later Expose call.
   void AddQueueDepth(const std::string& name, const std::string& version,
-                     std::function<int64_t()> depth) override;
+                     std::function<std::optional<int64_t>()> depth) override;
 
   // The Prometheus text exposition of every series.
   std::string Expose() const { return registry_.Expose(); }

@@ -30,7 +30,9 @@ TEST(MetricsCatalogTest, AModelGetsEveryTritonSeriesAndOurHistograms) {
   EXPECT_EQ((*catalog)->Expose(), "");
 
   std::unique_ptr<ModelStats> stats = (*catalog)->AddModel("tts", "2", 8);
-  (*catalog)->AddQueueDepth("tts", "2", [] { return int64_t{5}; });
+  (*catalog)->AddQueueDepth("tts", "2", [] { return std::optional<int64_t>(5); });
+  // A version no longer served reads nothing and leaves the exposition.
+  (*catalog)->AddQueueDepth("tts", "1", [] { return std::optional<int64_t>(); });
   stats->RecordFailure(FailureReason::kRejected, absl::Now(), absl::Now());
   const std::string text = (*catalog)->Expose();
   const std::string labels = "{model=\"tts\",version=\"2\"}";
@@ -42,6 +44,8 @@ TEST(MetricsCatalogTest, AModelGetsEveryTritonSeriesAndOurHistograms) {
     EXPECT_THAT(text, HasSubstr(absl::StrCat("# TYPE ", name, " counter\n", name, labels, " 0\n")));
   }
   EXPECT_THAT(text, HasSubstr("nv_inference_pending_request_count" + labels + " 5\n"));
+  EXPECT_THAT(text,
+              Not(HasSubstr("nv_inference_pending_request_count{model=\"tts\",version=\"1\"}")));
   EXPECT_THAT(text, HasSubstr("nv_inference_request_failure{model=\"tts\",version=\"2\","
                               "reason=\"REJECTED\"} 1\n"));
   for (const char* reason : {"CANCELED", "BACKEND", "OTHER"}) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "server/metrics/model_stats.h"
@@ -23,10 +24,12 @@ class ModelMetricsFactory {
   virtual std::unique_ptr<ModelStats> AddModel(const std::string& name, const std::string& version,
                                                int64_t max_batch_size) = 0;
 
-  // Exports `depth` (read whenever metrics are exposed) as the version's pending-request count.
-  // Whatever `depth` reads must outlive the factory's last exposition.
+  // Exports `depth` (read whenever metrics are exposed) as the version's pending-request count;
+  // a reading of nullopt (a version no longer served) leaves the sample out. Calling it again for
+  // the same model and version replaces the reader. Whatever `depth` reads must outlive the
+  // factory's last exposition.
   virtual void AddQueueDepth(const std::string& name, const std::string& version,
-                             std::function<int64_t()> depth) = 0;
+                             std::function<std::optional<int64_t>()> depth) = 0;
 };
 
 }  // namespace speech

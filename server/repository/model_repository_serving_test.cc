@@ -28,65 +28,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
-struct Outcome {
-  std::string id;
-  absl::Status status;
-  bool echoed = false;  // its single output is a copy of its input
-  int64_t executed_batch_rows = 0;
-};
-
-// Makes requests for Identity models and records their completions. Thread-safe; must outlive
-// the batchers its requests go to.
-class Completions {
- public:
-  // A request of `rows` rows of FP32 [rows, 4], which owns its input bytes.
-  std::unique_ptr<InferenceRequest> Make(const std::string& id, int64_t rows = 1) {
-    auto request = std::make_unique<InferenceRequest>();
-    request->id = id;
-    request->batch_rows = rows;
-    std::string& bytes = request->owned_data.emplace_back();
-    for (int64_t i = 0; i < rows * 4; ++i) {
-      const float value = static_cast<float>(i) + 0.5f;
-      bytes.append(reinterpret_cast<const char*>(&value), sizeof(value));
-    }
-    InputTensor input;
-    input.name = "INPUT0";
-    input.type = inference::TYPE_FP32;
-    input.shape = {rows, 4};
-    input.data = bytes.data();
-    input.byte_size = bytes.size();
-    request->inputs.push_back(std::move(input));
-    request->on_complete = [this](std::unique_ptr<InferenceRequest> done, absl::Status status) {
-      Outcome outcome;
-      outcome.id = done->id;
-      outcome.status = std::move(status);
-      outcome.echoed = done->outputs.size() == 1 && done->outputs[0].name == "OUTPUT0" &&
-                       done->outputs[0].data == done->owned_data.front();
-      outcome.executed_batch_rows = done->executed_batch_rows;
-      absl::MutexLock lock(&mu_);
-      outcomes_.push_back(std::move(outcome));
-    };
-    return request;
-  }
-
-  void WaitFor(size_t count) const {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, count]()
-                      ABSL_SHARED_LOCKS_REQUIRED(mu_) { return outcomes_.size() >= count; };
-    mu_.Await(absl::Condition(&enough));
-  }
-
-  // In completion order.
-  std::vector<Outcome> outcomes() const {
-    absl::MutexLock lock(&mu_);
-    return outcomes_;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<Outcome> outcomes_ ABSL_GUARDED_BY(mu_);
-};
-
 // --- Serving -------------------------------------------------------------------------------------
 
 TEST_F(ModelRepositoryTest, RequestsToALoadedModelComplete) {
@@ -94,7 +35,7 @@ TEST_F(ModelRepositoryTest, RequestsToALoadedModelComplete) {
   Completions completions;
   std::unique_ptr<ModelRepository> repository = MustLoad();
   ASSERT_NE(repository, nullptr);
-  absl::StatusOr<ServedModel*> model = repository->Find("m", "");
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model = repository->Find("m", "");
   ASSERT_TRUE(model.ok()) << model.status();
 
   (*model)->batcher->Enqueue(completions.Make("a", 3));
@@ -118,7 +59,7 @@ TEST_F(ModelRepositoryTest, BatcherWaitsTheConfiguredQueueDelayOnTheGivenClock) 
   Completions completions;
   std::unique_ptr<ModelRepository> repository = MustLoad();
   ASSERT_NE(repository, nullptr);
-  absl::StatusOr<ServedModel*> model = repository->Find("m", "1");
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model = repository->Find("m", "1");
   ASSERT_TRUE(model.ok()) << model.status();
 
   const absl::Time arrival = clock_.Now();
@@ -137,7 +78,7 @@ TEST_F(ModelRepositoryTest, ShutdownFinishesAcceptedRequestsAndRefusesNewOnes) {
   Completions completions;
   std::unique_ptr<ModelRepository> repository = MustLoad();
   ASSERT_NE(repository, nullptr);
-  absl::StatusOr<ServedModel*> model = repository->Find("m", "");
+  absl::StatusOr<std::shared_ptr<const ServedModel>> model = repository->Find("m", "");
   ASSERT_TRUE(model.ok()) << model.status();
   DynamicBatcher& batcher = *(*model)->batcher;
 
@@ -186,7 +127,7 @@ TEST_F(ModelRepositoryTest, MetricsGiveEveryVersionStatsAndItsQueueDepth) {
   ASSERT_NE(repository, nullptr);
 
   ASSERT_THAT(repository->Versions("m"), SizeIs(2));
-  for (const ServedModel* model : repository->Versions("m")) {
+  for (const std::shared_ptr<const ServedModel>& model : repository->Versions("m")) {
     EXPECT_NE(model->stats, nullptr) << model->version;
   }
   std::string text = (*catalog)->Expose();
@@ -195,7 +136,7 @@ TEST_F(ModelRepositoryTest, MetricsGiveEveryVersionStatsAndItsQueueDepth) {
   // Warm-up runs are not executions.
   EXPECT_THAT(text, HasSubstr(ExecutionsLine("m", "2", 0)));
 
-  absl::StatusOr<ServedModel*> newest = repository->Find("m", "2");
+  absl::StatusOr<std::shared_ptr<const ServedModel>> newest = repository->Find("m", "2");
   ASSERT_TRUE(newest.ok()) << newest.status();
   factory_.Hold("m");
   (*newest)->batcher->Enqueue(completions.Make("running"));

@@ -27,29 +27,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Pointee;
 
-// An index entry of a loaded version.
-auto Ready(const std::string& name, const std::string& version) {
-  return AllOf(
-      Field("name", &ModelState::name, name), Field("version", &ModelState::version, version),
-      Field("state", &ModelState::state, "READY"), Field("reason", &ModelState::reason, IsEmpty()));
-}
-
-// An index entry of a model that did not load.
-template <typename ReasonMatcher>
-auto Unavailable(const std::string& name, ReasonMatcher reason) {
-  return AllOf(Field("name", &ModelState::name, name),
-               Field("version", &ModelState::version, IsEmpty()),
-               Field("state", &ModelState::state, "UNAVAILABLE"),
-               Field("reason", &ModelState::reason, reason));
-}
-
-// A loaded version, by name and version.
-auto Served(const std::string& name, int64_t version) {
-  return Pointee(AllOf(
-      Field("name", &ServedModel::name, name), Field("version", &ServedModel::version, version),
-      Field("version_string", &ServedModel::version_string, absl::StrCat(version))));
-}
-
 // --- Loading -------------------------------------------------------------------------------------
 
 TEST_F(ModelRepositoryTest, LoadsGoodModels) {
@@ -68,13 +45,13 @@ TEST_F(ModelRepositoryTest, LoadsGoodModels) {
   EXPECT_THAT(repository->Versions("beta"), ElementsAre(Served("beta", 3)));
   EXPECT_THAT(repository->Versions("gamma"), IsEmpty());
 
-  absl::StatusOr<ServedModel*> first = repository->Find("alpha", "1");
+  absl::StatusOr<std::shared_ptr<const ServedModel>> first = repository->Find("alpha", "1");
   ASSERT_TRUE(first.ok()) << first.status();
   EXPECT_THAT(*first, Served("alpha", 1));
-  absl::StatusOr<ServedModel*> newest = repository->Find("alpha", "");
+  absl::StatusOr<std::shared_ptr<const ServedModel>> newest = repository->Find("alpha", "");
   ASSERT_TRUE(newest.ok()) << newest.status();
   EXPECT_THAT(*newest, Served("alpha", 2));
-  absl::StatusOr<ServedModel*> beta = repository->Find("beta", "3");
+  absl::StatusOr<std::shared_ptr<const ServedModel>> beta = repository->Find("beta", "3");
   ASSERT_TRUE(beta.ok()) << beta.status();
   EXPECT_THAT(*beta, Served("beta", 3));
 

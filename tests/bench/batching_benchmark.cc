@@ -22,8 +22,8 @@
 #include "client/inference_client.h"
 #include "client/tensor_util.h"
 #include "models/torch/torch_instance.h"
-#include "server/repository/model_config.h"
-#include "server/repository/batcher_options.h"
+#include "server/repository/config/batcher_options.h"
+#include "server/repository/config/model_config.h"
 #include "tests/harness/server_process.h"
 
 namespace speech {
@@ -103,9 +103,11 @@ double ServerThroughput(const std::string& target, int clients, absl::Duration d
     threads.emplace_back([&, c] {
       auto client = InferenceClient::Create(InferenceClient::Options{target});
       const std::vector<int64_t> text = RandomText(1, 100 + c);
-      HostTensor input{"INPUT__0", "INT64", {1, kSymbols},
-                       std::string(reinterpret_cast<const char*>(text.data()),
-                                   text.size() * sizeof(int64_t))};
+      HostTensor input{
+          "INPUT__0",
+          "INT64",
+          {1, kSymbols},
+          std::string(reinterpret_cast<const char*>(text.data()), text.size() * sizeof(int64_t))};
       const inference::ModelInferRequest request = MakeInferRequest("fastpitch", "", {input}, {});
       (void)(*client)->Infer(request);
       while (absl::Now() < start) (void)(*client)->Infer(request);
@@ -136,8 +138,7 @@ struct SingleClient {
   absl::Duration queued;   // p50 of arrival to dispatch, inside the batcher
 };
 
-SingleClient SingleClientLatency(
-    const inference::ModelConfig& config, int requests) {
+SingleClient SingleClientLatency(const inference::ModelConfig& config, int requests) {
   const std::vector<int64_t> text = RandomText(1, 7);
   std::unique_ptr<TorchInstance> direct = LoadInstance(config);
   std::vector<absl::Duration> direct_samples, batched_samples, queued_samples;
@@ -211,8 +212,8 @@ int Run(absl::Duration duration) {
       "| of which waiting in the queue (arrival to dispatch) | %.3f ms | |\n",
       kSymbols, kStaticBatch, instances, static_rows, kClients, served, served / static_rows,
       absl::ToDoubleMilliseconds(single.direct), absl::ToDoubleMilliseconds(single.batched),
-      absl::ToDoubleMilliseconds(single.batched - single.direct),
-      absl::ToDoubleMilliseconds(delay), absl::ToDoubleMilliseconds(single.queued));
+      absl::ToDoubleMilliseconds(single.batched - single.direct), absl::ToDoubleMilliseconds(delay),
+      absl::ToDoubleMilliseconds(single.queued));
   return 0;
 }
 

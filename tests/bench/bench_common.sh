@@ -38,6 +38,7 @@ bench_cleanup() {
 bench_build_binaries() {
   local bin_dir=${1:-}
   mkdir -p "$bench_work/bin"
+  bench_bin_dir=$bin_dir
   if [ -n "$bin_dir" ]; then
     bench_server_bin=$bin_dir/speech_server bench_analyzer_bin=$bin_dir/perf_analyzer
     bench_default_repository=""
@@ -65,51 +66,98 @@ bench_build_binaries() {
 # metrics on 127.0.0.1; no HTTP/REST endpoint where the server has --allow-http), waits until it
 # prints both ports (it measures batch costs while loading, which takes seconds) and sets
 # bench_server_pid, bench_grpc (HOST:PORT), bench_metrics (HOST:PORT) and bench_server_log.
+# A server that vanishes while loading (on a shared machine: someone else's kill) is started
+# again, three times at most; the attempts log to LOG, LOG.2 and LOG.3.
 bench_start_server() {
-  local logfile=$1 repository=$2
+  bench_server_args=("$@")
+  local logfile=$1 repository=$2 attempt
   shift 2
   local http=()
   if "$bench_server_bin" --help 2>&1 | grep -q -- '--allow-http'; then http=(--allow-http=false); fi
-  bench_server_log=$logfile
-  "$bench_server_bin" --model-repository="$repository" --grpc-address=127.0.0.1 --grpc-port=0 \
-    --metrics-address=127.0.0.1 --metrics-port=0 "${http[@]}" "$@" >"$logfile" 2>&1 &
-  bench_server_pid=$!
-  bench_server_pids+=("$bench_server_pid")
+  for attempt in 1 2 3; do
+    bench_server_log=$logfile
+    [ "$attempt" -gt 1 ] && bench_server_log=$logfile.$attempt
+    "$bench_server_bin" --model-repository="$repository" --grpc-address=127.0.0.1 \
+      --grpc-port=0 --metrics-address=127.0.0.1 --metrics-port=0 "${http[@]}" "$@" \
+      >"$bench_server_log" 2>&1 &
+    bench_server_pid=$!
+    bench_server_pids+=("$bench_server_pid")
+    if bench_await_ports; then return 0; fi
+    bench_reap_server
+    tail -5 "$bench_server_log" >&2
+    bench_log "speech_server exited while loading (status $bench_server_status; the end of its" \
+      "log is above)"
+  done
+  bench_die "speech_server did not start in three attempts"
+}
+
+# bench_await_ports: 0 once the server's log names both ports (setting bench_grpc and
+# bench_metrics), 1 when the server exits first; gives up after 5 minutes.
+bench_await_ports() {
   local _
   for _ in $(seq 1 1200); do
-    if grep -q "Started GRPCInferenceService at" "$logfile"; then
-      bench_grpc=$(grep -o "Started GRPCInferenceService at [^ ]*" "$logfile" | head -1 |
-        awk '{ print $4 }')
-      bench_metrics=$(grep -o "Started Metrics Service at [^ ]*" "$logfile" | head -1 |
+    if grep -q "Started GRPCInferenceService at" "$bench_server_log"; then
+      bench_grpc=$(grep -o "Started GRPCInferenceService at [^ ]*" "$bench_server_log" |
+        head -1 | awk '{ print $4 }')
+      bench_metrics=$(grep -o "Started Metrics Service at [^ ]*" "$bench_server_log" | head -1 |
         awk '{ print $5 }')
-      [ -n "$bench_metrics" ] || bench_die "speech_server printed no metrics port; see $logfile"
+      [ -n "$bench_metrics" ] ||
+        bench_die "speech_server printed no metrics port; see $bench_server_log"
       return 0
     fi
-    kill -0 "$bench_server_pid" 2>/dev/null || break
+    kill -0 "$bench_server_pid" 2>/dev/null || return 1
     sleep 0.25
   done
-  cat "$logfile" >&2
-  bench_die "speech_server did not start (output above)"
+  bench_die "speech_server printed no port in 5 minutes; see $bench_server_log"
+}
+
+# bench_reap_server: waits for the last server started to exit (it was told to, or is gone) and
+# forgets its pid, so that cleanup never signals a pid the system has given to someone else.
+# Sets bench_server_status to its exit status.
+bench_reap_server() {
+  bench_server_status=0
+  wait "$bench_server_pid" 2>/dev/null || bench_server_status=$?
+  local remaining=() pid
+  for pid in "${bench_server_pids[@]}"; do
+    [ "$pid" = "$bench_server_pid" ] || remaining+=("$pid")
+  done
+  bench_server_pids=("${remaining[@]}")
+}
+
+# bench_server_alive: 0 while the last server started runs.
+bench_server_alive() { kill -0 "$bench_server_pid" 2>/dev/null; }
+
+# bench_check_server: exits with the end of the server's log when the last server started is
+# gone (another user's kill, a crash). For scripts that would rather stop than restart it.
+bench_check_server() {
+  bench_server_alive && return 0
+  tail -20 "$bench_server_log" >&2
+  bench_die "speech_server (pid $bench_server_pid) is gone; the end of its log is above"
+}
+
+# bench_restart_server: the last server is gone; says so (with the end of its log) and starts it
+# again with the same arguments, logging to a new file. It measures its batch costs afresh.
+bench_restart_server() {
+  bench_reap_server
+  tail -3 "$bench_server_log" >&2
+  bench_log "speech_server (pid $bench_server_pid) is gone (status $bench_server_status; the" \
+    "end of its log is above); starting it again"
+  local args=("${bench_server_args[@]}")
+  args[0]=${args[0]}.restarted.$(date +%H%M%S)
+  bench_start_server "${args[@]}"
 }
 
 # bench_stop_server: SIGTERM to the last server started, and waits for it to exit.
 bench_stop_server() {
   kill "$bench_server_pid" 2>/dev/null || true
-  wait "$bench_server_pid" 2>/dev/null || true
+  bench_reap_server
 }
 
-# bench_check_server: exits with the end of the server's log when the server is gone (another
-# user's kill, a crash).
-bench_check_server() {
-  kill -0 "$bench_server_pid" 2>/dev/null && return 0
-  tail -20 "$bench_server_log" >&2
-  bench_die "speech_server (pid $bench_server_pid) is gone; the end of its log is above"
-}
-
-# bench_scrape FILE: saves the server's /metrics text in FILE.
+# bench_scrape FILE: saves the server's /metrics text in FILE; 1 when it cannot be read.
 bench_scrape() {
-  bench_check_server
-  curl -sf "http://$bench_metrics/metrics" >"$1" || bench_die "cannot read http://$bench_metrics/metrics"
+  curl -sf "http://$bench_metrics/metrics" >"$1" && return 0
+  bench_log "cannot read http://$bench_metrics/metrics"
+  return 1
 }
 
 # bench_metric FILE NAME MODEL: the value of series NAME{model="MODEL",...} in a scrape (0 when
@@ -185,18 +233,35 @@ bench_wait_quiet() {
 # bench_analyze OUT_PREFIX ARGS...: runs perf_analyzer against bench_grpc with ARGS, writing
 # OUT_PREFIX.txt (its summary), OUT_PREFIX.err (its progress) and OUT_PREFIX.csv, and sets
 # bench_run_others (cores other processes used meanwhile). It runs in this shell, not a
-# subshell, so that its CPU time is counted as ours.
+# subshell, so that its CPU time is counted as ours. When perf_analyzer fails it exits with the
+# analyzer's output if the server still runs (a real failure), and returns 1 if the server is
+# gone.
 bench_analyze() {
   local prefix=$1
   shift
   bench_cpu_mark
   if ! "$bench_analyzer_bin" -u "$bench_grpc" -f "$prefix.csv" "$@" >"$prefix.txt" \
     2>"$prefix.err"; then
+    bench_server_alive || return 1
     cat "$prefix.err" "$prefix.txt" >&2
-    bench_check_server
-    bench_die "perf_analyzer $* failed"
+    bench_die "perf_analyzer $* failed (output above)"
   fi
   bench_run_others=$(bench_cpu_others)
+}
+
+# bench_measure OUT_PREFIX ARGS...: bench_scrape OUT_PREFIX.before, bench_analyze OUT_PREFIX
+# ARGS..., bench_scrape OUT_PREFIX.after; when the server vanished meanwhile, starts it again and
+# measures again (three times at most).
+bench_measure() {
+  local prefix=$1 _
+  for _ in 1 2 3; do
+    bench_server_alive || bench_restart_server
+    if bench_scrape "$prefix.before" && bench_analyze "$@" && bench_scrape "$prefix.after"; then
+      return 0
+    fi
+    bench_server_alive && bench_die "cannot read the metrics of a running server"
+  done
+  bench_die "the server vanished during three attempts at one measurement"
 }
 
 # bench_csv FILE COLUMN: the value of CSV column COLUMN in the first data row.
@@ -215,11 +280,43 @@ bench_mean_batch() {
 # bench_stable FILE.txt: "yes", or "no" when a level's windows never agreed.
 bench_stable() { if grep -q "NOT STABLE" "$1"; then echo no; else echo yes; fi; }
 
-# bench_provenance: one line naming what was measured: the commit (and whether the working tree
-# had changes) and the first 12 hex digits of speech_server's SHA-256.
+# bench_provenance: one line naming what was measured: the commit built (and whether the working
+# tree had changes), or the --bin-dir the binaries came from, and the first 12 hex digits of
+# speech_server's SHA-256.
 bench_provenance() {
-  local commit dirty=""
-  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-  [ -n "$(git status --porcelain 2>/dev/null)" ] && dirty=" with uncommitted changes"
-  echo "commit $commit$dirty; speech_server sha256 $(sha256sum "$bench_server_bin" | cut -c1-12)"
+  local source
+  if [ -n "$bench_bin_dir" ]; then
+    source="binaries from $bench_bin_dir"
+  else
+    source="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    [ -n "$(git status --porcelain 2>/dev/null)" ] && source="$source with uncommitted changes"
+  fi
+  echo "$source; speech_server sha256 $(sha256sum "$bench_server_bin" | cut -c1-12)"
 }
+
+# The voice commands of tests/harness/espeak.cc, for the speech benchmarks to speak with espeak-ng
+# (none holds a double quote or backslash, so they go into JSON as they are).
+BENCH_VOICE_COMMANDS=(
+  "Stop." "Turn left." "Turn right." "Go back." "Lights on." "Lights off." "Play some music."
+  "What time is it?" "Call my mother." "Set a timer for ten minutes."
+  "Turn the volume down a little." "Open the garage door." "Is it going to rain tomorrow?"
+  "Read me the news." "Skip this song." "Remind me to buy milk."
+  "Navigate to the nearest petrol station." "How far is it to the airport from here?"
+  "Send a message to Anna saying I will be late." "Turn left at the next corner." "Pause."
+  "Next." "Yes." "No, thank you." "Lock the front door and turn off the kitchen lights."
+  "Add eggs, flour and sugar to the shopping list."
+  "What is the weather like in Berlin this weekend?" "Take a picture."
+  "Start the dishwasher in one hour." "Show me my calendar for next Tuesday afternoon."
+  "The quick brown fox jumps over the lazy dog."
+  "A journey of a thousand miles begins with a single step."
+  "She sells sea shells by the sea shore." "Please speak a little more slowly." "Cancel."
+  "Repeat that."
+  "Find a good Italian restaurant that is open late tonight and book a table for four."
+  "My flight leaves at half past seven, so wake me up at five."
+  "How many kilometres are there in a marathon?" "Translate good morning into French."
+  "Turn on the heating in the living room and set it to twenty one degrees." "Okay." "Louder."
+  "Quieter." "What is on my shopping list?" "Where did I park the car?"
+  "Call the office and tell them the meeting has moved to Thursday at three in the afternoon because the projector in the large room is broken."
+  "Good night." "Record a voice memo."
+  "When does the last train to the city leave on Sunday evenings?"
+)

@@ -1,6 +1,7 @@
 // End to end: the perf_analyzer binary against the real speech_server (default repository) and
-// against the echo server, over real gRPC on loopback: its CSV, its consistency (Little's law:
-// throughput x average latency ~ concurrency), and its plain failures.
+// against the echo server, over real gRPC (and, against the server, HTTP/REST) on loopback: its
+// CSV, its consistency (Little's law: throughput x average latency ~ concurrency), and its plain
+// failures.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -123,6 +124,32 @@ TEST_F(PerfAnalyzerTest, ConcurrencyRangeOnIdentityWritesConsistentCsvAndChart) 
   EXPECT_THAT(ReadFile(svg), HasSubstr("</svg>"));
 }
 
+// -i http: the same measurement over the KServe v2 REST endpoint, with the model's metadata,
+// configuration and statistics read over it too.
+TEST_F(PerfAnalyzerTest, ConcurrencyRangeOnIdentityOverHttp) {
+  ASSERT_GT(server_->http_port(), 0) << server_->Output();
+  const std::string url = absl::StrCat("127.0.0.1:", server_->http_port());
+  const std::string csv = TempPath("identity_http.csv");
+  const Result result = RunAnalyzer({"-m", "identity", "-i", "http", "-u", url, "--shape",
+                                     "INPUT0:256", "--concurrency-range=1:2",
+                                     "--measurement-interval-ms=500", "--max-trials=3", "-f", csv});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_THAT(result.output, HasSubstr(absl::StrCat("Server: ", url, " (http)")));
+  EXPECT_THAT(result.output, HasSubstr("Request concurrency: 2"));
+  // Statistics came over HTTP: the server counted the executions.
+  EXPECT_THAT(result.output, ::testing::Not(HasSubstr("no ModelStatistics")));
+  EXPECT_THAT(result.output, ::testing::Not(HasSubstr("no server executions counted")));
+  ExpectConsistentCsv(csv, {1, 2});
+}
+
+TEST_F(PerfAnalyzerTest, UnknownModelOverHttpFailsPlainly) {
+  const Result result =
+      RunAnalyzer({"-m", "no_such_model", "-i", "http", "-u",
+                   absl::StrCat("127.0.0.1:", server_->http_port()), "-p", "200"});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("error: model \"no_such_model\" is not available"));
+}
+
 TEST_F(PerfAnalyzerTest, OfflineBatchOnFastPitch) {
   const std::string csv = TempPath("fastpitch.csv");
   const Result result = RunAnalyzer({"-m", "fastpitch", "-u", server_->grpc_target(), "-b", "4",
@@ -155,8 +182,18 @@ TEST(PerfAnalyzerStandaloneTest, UnreachableServerFailsPlainly) {
   EXPECT_THAT(result.output, HasSubstr("error: cannot reach the server at 127.0.0.1:1"));
 }
 
+TEST(PerfAnalyzerStandaloneTest, UnreachableHttpServerFailsPlainly) {
+  const Result result = RunAnalyzer({"-m", "identity", "-i", "http", "-u", "127.0.0.1:1",
+                                     "--connect-timeout-ms=2000", "-p", "200"});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("error: cannot reach the server at 127.0.0.1:1"));
+}
+
 TEST(PerfAnalyzerStandaloneTest, BadFlagsExitTwoAndHelpDocumentsFlags) {
   EXPECT_EQ(RunAnalyzer({"-m", "x", "--concurrency-range=0"}).exit_code, 2);
+  const Result protocol = RunAnalyzer({"-m", "x", "-i", "rest"});
+  EXPECT_EQ(protocol.exit_code, 2);
+  EXPECT_THAT(protocol.output, HasSubstr("must be grpc or http; got \"rest\""));
   const Result help = RunAnalyzer({"--help"});
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.output, HasSubstr("--concurrency-range"));

@@ -20,38 +20,47 @@
 # Mean formed batch: perf_analyzer's (from ModelStatistics, over its reported windows); padding:
 # padded over real elements per execution, from /metrics before and after each run.
 #
-# Runs alternate in order (ABCD, DCBA, ...) over --rounds rounds; before each round the script
-# waits (up to --max-wait seconds) until other processes use under --quiet-cores cores, and it
-# reports the cores others used during every run. Progress goes to stderr, Markdown tables to
-# stdout. One speech_server on free ports serves the three configurations under different names.
+# Runs alternate in order (ABCD, DCBA, ...) over --rounds rounds. Before the server starts (it
+# measures batch costs while loading) and before each round the script waits, up to --max-wait
+# seconds, until other processes use under --quiet-cores cores; a run during which they used more
+# is measured again after such a wait (three times at most), and every row reports the cores
+# others used meanwhile. Progress goes to stderr, Markdown tables to stdout. One speech_server
+# on free ports serves the three configurations under different names.
 #
 # usage: tests/bench/speech_batching_benchmark.sh [--quick] [--rounds=N] [--out=DIR]
-#            [--bin-dir=DIR] [--python=PATH] [--quiet-cores=C] [--max-wait=S] [--strict]
+#            [--bin-dir=DIR] [--repository=DIR] [--python=PATH] [--quiet-cores=C]
+#            [--max-wait=S] [--window-ms=MS] [--max-windows=N] [--strict]
 #   --quick          one round, 3 s windows (at most 4 per run); default 3 rounds of 10 s
 #                    windows (at most 8 per run)
 #   --rounds=N       rounds (default 3, or 1 with --quick)
+#   --window-ms=MS   measurement windows of MS ms instead (perf_analyzer -p)
+#   --max-windows=N  at most N windows per run instead (perf_analyzer -r, at least 3)
 #   --out=DIR        keep the audio, configurations, CSV files and logs here (default: a
 #                    temporary folder, removed at exit)
 #   --bin-dir=DIR    speech_server and perf_analyzer from DIR, no Bazel; the default repository's
-#                    wav2vec2 is then exported with make_repository.py
+#                    wav2vec2 is then exported with make_repository.py unless --repository
+#   --repository=DIR take the default configuration's wav2vec2 from DIR/wav2vec2
 #   --python=PATH    interpreter for models/export (default /usr/bin/python3)
 #   --quiet-cores=C  "quiet" means others use under C cores (default 0.5)
-#   --max-wait=S     wait at most S seconds for a quiet machine per round (default 600)
+#   --max-wait=S     wait at most S seconds for a quiet machine each time (default 600)
 #   --strict         exit 1 when a target is missed (default: report only)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-quick=0 rounds="" out_dir="" bin_dir="" python=/usr/bin/python3 quiet_cores=0.5 max_wait=600
-strict=0
+quick=0 rounds="" out_dir="" bin_dir="" repository_arg="" python=/usr/bin/python3 quiet_cores=0.5
+max_wait=600 strict=0 window_arg="" max_windows_arg=""
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --rounds=*) rounds=${arg#*=} ;;
     --out=*) out_dir=${arg#*=} ;;
     --bin-dir=*) bin_dir=${arg#*=} ;;
+    --repository=*) repository_arg=${arg#*=} ;;
     --python=*) python=${arg#*=} ;;
     --quiet-cores=*) quiet_cores=${arg#*=} ;;
     --max-wait=*) max_wait=${arg#*=} ;;
+    --window-ms=*) window_arg=${arg#*=} ;;
+    --max-windows=*) max_windows_arg=${arg#*=} ;;
     --strict) strict=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "speech_batching_benchmark.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
@@ -59,6 +68,10 @@ for arg in "$@"; do
 done
 [ -n "$rounds" ] || rounds=$([ "$quick" -eq 1 ] && echo 1 || echo 3)
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds must be a positive integer" >&2; exit 2; }
+[[ "$window_arg" =~ ^([1-9][0-9]*)?$ ]] ||
+  { echo "--window-ms must be a positive integer" >&2; exit 2; }
+[[ "$max_windows_arg" =~ ^([3-9]|[1-9][0-9]+)?$ ]] ||
+  { echo "--max-windows must be an integer of at least 3" >&2; exit 2; }
 
 bench_name=speech-batching
 if [ -n "$out_dir" ]; then
@@ -83,31 +96,8 @@ bench_build_binaries "$bin_dir"
 # ------------------------------------------------------------------ audio
 voices=(en-us en-gb en-gb-scotland en-029 en-gb-x-rp en-us+f3 en-gb+f2 en-gb-x-gbclan)
 
-# Voice commands: tests/harness/espeak.cc's sentences.
-short_sentences=(
-  "Stop." "Turn left." "Turn right." "Go back." "Lights on." "Lights off." "Play some music."
-  "What time is it?" "Call my mother." "Set a timer for ten minutes."
-  "Turn the volume down a little." "Open the garage door." "Is it going to rain tomorrow?"
-  "Read me the news." "Skip this song." "Remind me to buy milk."
-  "Navigate to the nearest petrol station." "How far is it to the airport from here?"
-  "Send a message to Anna saying I will be late." "Turn left at the next corner." "Pause."
-  "Next." "Yes." "No, thank you." "Lock the front door and turn off the kitchen lights."
-  "Add eggs, flour and sugar to the shopping list."
-  "What is the weather like in Berlin this weekend?" "Take a picture."
-  "Start the dishwasher in one hour." "Show me my calendar for next Tuesday afternoon."
-  "The quick brown fox jumps over the lazy dog."
-  "A journey of a thousand miles begins with a single step."
-  "She sells sea shells by the sea shore." "Please speak a little more slowly." "Cancel."
-  "Repeat that."
-  "Find a good Italian restaurant that is open late tonight and book a table for four."
-  "My flight leaves at half past seven, so wake me up at five."
-  "How many kilometres are there in a marathon?" "Translate good morning into French."
-  "Turn on the heating in the living room and set it to twenty one degrees." "Okay." "Louder."
-  "Quieter." "What is on my shopping list?" "Where did I park the car?"
-  "Call the office and tell them the meeting has moved to Thursday at three in the afternoon because the projector in the large room is broken."
-  "Good night." "Record a voice memo."
-  "When does the last train to the city leave on Sunday evenings?"
-)
+# Voice commands: tests/harness/espeak.cc's sentences (bench_common.sh).
+short_sentences=("${BENCH_VOICE_COMMANDS[@]}")
 short_speeds=(140 160 175 190 210)
 
 # Long sentences: from a couple of words to about thirty-five, read slowly.
@@ -219,7 +209,9 @@ done
 # ------------------------------------------------------------------ repository
 repository=$bench_work/repository
 mkdir -p "$repository"
-if [ -n "$bench_default_repository" ]; then
+if [ -n "$repository_arg" ]; then
+  cp -r "$repository_arg/wav2vec2" "$repository/w2v_default"
+elif [ -n "$bench_default_repository" ]; then
   cp -r "$bench_default_repository/wav2vec2" "$repository/w2v_default"
 else
   bench_log "exporting the tiny wav2vec2 (default configuration)"
@@ -260,6 +252,8 @@ if [ "$quick" -eq 1 ]; then
 else
   window_ms=([short]=10000 [long]=10000) max_windows=8
 fi
+[ -n "$window_arg" ] && window_ms=([short]=$window_arg [long]=$window_arg)
+[ -n "$max_windows_arg" ] && max_windows=$max_windows_arg
 results=$bench_work/results.tsv
 : >"$results"
 
@@ -273,10 +267,8 @@ measure() {
   for try in 1 2 3; do
     bench_log "round $round, $set, ${run_label[$run]}: $model on ${data##*/}" \
       "(${window_ms[$set]} ms windows, load average $(cut -d' ' -f1 /proc/loadavg))"
-    bench_scrape "$prefix.before"
-    bench_analyze "$prefix" -m "$model" --input-data="$data" --concurrency-range=16 \
+    bench_measure "$prefix" -m "$model" --input-data="$data" --concurrency-range=16 \
       -p "${window_ms[$set]}" -r "$max_windows"
-    bench_scrape "$prefix.after"
     if awk -v c="$bench_run_others" -v m="$quiet_cores" 'BEGIN { exit !(c < m) }' ||
       [ "$try" -eq 3 ]; then
       break
@@ -329,13 +321,15 @@ ratio_stat() {
 }
 range() { if [ "$2" = "$3" ]; then echo "$1"; else echo "$1 ($2 to $3)"; fi; }
 
+mode=$([ "$quick" -eq 1 ] && echo 'quick mode' || echo 'full mode')
+[ -n "$window_arg$max_windows_arg" ] && mode="$mode, windows set by hand"
 declare -A set_title=([short]="(a) short voice commands" [long]="(b) long sentences")
 missed=0 verdicts=()
 echo "# Variable-length speech batching: tiny wav2vec2, 16 concurrent clients"
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPU cores ($(grep -m1 'model name' /proc/cpuinfo |
   sed 's/.*: //')); $rounds round(s), ${window_ms[short]} ms windows, at most $max_windows per run;" \
-  "$([ "$quick" -eq 1 ] && echo 'quick mode' || echo 'full mode')."
+  "$mode."
 echo "Build: $(bench_provenance)."
 echo "Command: \`tests/bench/speech_batching_benchmark.sh $*\`"
 for set in short long; do

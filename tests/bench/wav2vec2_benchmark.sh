@@ -132,10 +132,8 @@ for batch in "${batches[@]}"; do
   prefix=$bench_work/b$batch
   bench_log "batch $batch: ${window_ms} ms windows, at most $max_windows (load average" \
     "$(cut -d' ' -f1 /proc/loadavg))"
-  bench_scrape "$prefix.before"
-  bench_analyze "$prefix" -m wav2vec2 --input-data="$audio/b$batch" -b "$batch" \
+  bench_measure "$prefix" -m wav2vec2 --input-data="$audio/b$batch" -b "$batch" \
     --concurrency-range=1 -p "$window_ms" -r "$max_windows"
-  bench_scrape "$prefix.after"
   padding=$(bench_delta_ratio "$prefix.before" "$prefix.after" speech_batch_padding_ratio_sum \
     speech_batch_padding_ratio_count wav2vec2)
   csv=$prefix.csv

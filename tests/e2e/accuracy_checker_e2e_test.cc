@@ -25,7 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "client/inference_client.h"
-#include "client/wav_file.h"
+#include "client/speech/wav_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/harness/server_process.h"

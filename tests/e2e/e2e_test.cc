@@ -96,7 +96,7 @@ TEST_F(EndToEndTest, HealthAndMetadata) {
 
   auto index = client_->RepositoryIndex();
   ASSERT_TRUE(index.ok()) << index.status();
-  ASSERT_EQ(index->models_size(), 6);
+  ASSERT_EQ(index->models_size(), 11);  // 9 models and the tts and asr ensembles
   for (const auto& model : index->models()) EXPECT_EQ(model.state(), "READY") << model.name();
 }
 

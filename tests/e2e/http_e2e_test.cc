@@ -328,8 +328,11 @@ TEST_F(HttpEndToEndTest, BadRequestsGetPreciseErrorsAndTheServerGoesOn) {
       {"/v2/models/nope/infer", SimpleJson(), 404,
        "Request for unknown model: 'nope' is not in the repository"},
       {"/v2/models/simple/versions/9/infer", SimpleJson(), 404, "has no version '9'"},
-      {"/v2/repository/models/simple/load", "{}", 501, "cannot load 'simple'"},
-      {"/v2/repository/models/simple/unload", "{}", 501, "cannot unload 'simple'"},
+      // Triton answers UNAVAILABLE when the model control mode forbids explicit loads.
+      {"/v2/repository/models/simple/load", "{}", 503,
+       "cannot load model 'simple': explicit model load / unload is not allowed"},
+      {"/v2/repository/models/simple/unload", "{}", 503,
+       "cannot unload model 'simple': explicit model load / unload is not allowed"},
       {"/v2/models/simple/generate", "{}", 404, "no KServe v2 route for POST"},
   };
   for (const Case& c : cases) {

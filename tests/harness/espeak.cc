@@ -3,7 +3,7 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "client/wav_file.h"
+#include "client/speech/wav_file.h"
 
 namespace speech {
 namespace {

@@ -78,8 +78,8 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
     }
     absl::SleepFor(absl::Milliseconds(50));  // polling a child's log, not synchronising threads
   }
-  return absl::DeadlineExceededError(absl::StrCat("the server printed no port in ",
-                                                  startup_seconds, " s:\n", process->Output()));
+  return absl::DeadlineExceededError(
+      absl::StrCat("the server printed no port in ", startup_seconds, " s:\n", process->Output()));
 }
 
 ServerProcess::~ServerProcess() {
@@ -89,8 +89,16 @@ ServerProcess::~ServerProcess() {
 std::string ServerProcess::Output() const { return ReadFile(log_path_); }
 
 int ServerProcess::Stop() {
+  Signal(SIGTERM);
+  return Wait();
+}
+
+void ServerProcess::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
+int ServerProcess::Wait() {
   if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;

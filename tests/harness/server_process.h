@@ -37,6 +37,10 @@ class ServerProcess {
 
   // Sends SIGTERM and waits; returns the exit code (or 128 + signal).
   int Stop();
+  // Sends `signal` and returns at once.
+  void Signal(int signal);
+  // Waits for the process to exit; returns the exit code (or 128 + signal).
+  int Wait();
 
  private:
   ServerProcess() = default;
