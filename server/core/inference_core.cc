@@ -82,8 +82,11 @@ void InferenceCore::StartInference(const inference::ModelInferRequest* message, 
   }
   request->deadline = call.deadline;
   request->is_cancelled = std::move(call.is_cancelled);
-  auto shared_memory = std::make_shared<const SharedMemoryTensors>(*std::move(lent));
-  request->on_complete = [message, response, served, stats, start, clock, shared_memory,
+  // The lambda holds the only reference: a copy left here could keep the regions lent past the
+  // reply when the request completes before StartInference returns.
+  request->on_complete = [message, response, served, stats, start, clock,
+                          shared_memory =
+                              std::make_shared<const SharedMemoryTensors>(*std::move(lent)),
                           done = std::move(done)](std::unique_ptr<InferenceRequest> finished,
                                                   absl::Status status) mutable {
     if (status.ok()) {
