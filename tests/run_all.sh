@@ -24,7 +24,7 @@ run tsan-model-control --config=tsan --test_filter=-*Ensemble* \
   //server/repository:retired_models_test //server/repository:model_control_test || status=1
 # Shared-memory leases and the drain's counters, taken and given back across threads.
 run tsan-core --config=tsan --test_filter=-*Ensemble* //server/shared_memory/... \
-  //server/grpc:call_counter_test //server/core:inference_core_shared_memory_test \
+  //server/core:in_flight_counter_test //server/core:inference_core_shared_memory_test \
   //server/core:inference_core_test || status=1
 
 passed=$(cat "$log_dir"/*.log | grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' || true)

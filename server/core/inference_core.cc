@@ -7,7 +7,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "proto/tensor_types.h"
 #include "server/core/ensemble_run.h"
 #include "server/core/input_constraints.h"
@@ -54,9 +53,9 @@ void InferenceCore::StartInference(const inference::ModelInferRequest* message, 
   }
   // Counted from here until `done` is called (WaitForAcceptedRequests waits for it). Not after
   // it: `done` may let the owner of the core go on to destroy it.
-  accepted_.fetch_add(1);
+  accepted_.Enter();
   done = [this, done = std::move(done)](absl::Status status) {
-    accepted_.fetch_sub(1);
+    accepted_.Leave();
     done(std::move(status));
   };
   absl::StatusOr<std::shared_ptr<const ServedModel>> model =
@@ -107,15 +106,6 @@ void InferenceCore::StartInference(const inference::ModelInferRequest* message, 
     return;
   }
   batcher->Enqueue(std::move(request));
-}
-
-bool InferenceCore::WaitForAcceptedRequests(absl::Duration timeout) {
-  const absl::Time give_up = absl::Now() + timeout;
-  while (accepted_.load() > 0) {
-    if (absl::Now() >= give_up) return false;
-    absl::SleepFor(absl::Milliseconds(1));
-  }
-  return true;
 }
 
 bool InferenceCore::ServerReady() const { return !draining_.load() && repository_->AllReady(); }

@@ -7,7 +7,6 @@
 #define SPEECH_SERVER_CORE_INFERENCE_CORE_H_
 
 #include <atomic>
-#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -15,6 +14,7 @@
 #include "absl/time/time.h"
 #include "batcher/clock.h"
 #include "proto/grpc_service.pb.h"
+#include "server/core/in_flight_counter.h"
 #include "server/repository/model_repository.h"
 #include "server/shared_memory/shared_memory_registry.h"
 
@@ -62,7 +62,7 @@ class InferenceCore {
   // Waits until every accepted inference request has reached its `done`, or `timeout` passed;
   // true when none is left. Meant after RefuseNewRequests, before the transports shut down
   // (which must then wait for the replies that `done` started to be sent).
-  bool WaitForAcceptedRequests(absl::Duration timeout);
+  bool WaitForAcceptedRequests(absl::Duration timeout) { return accepted_.WaitForNone(timeout); }
   bool ModelReady(const inference::ModelReadyRequest& request) const;
   void ServerMetadata(inference::ServerMetadataResponse* response) const;
   // NOT_FOUND for a model or version that is not loaded, in each of the lookups below.
@@ -117,7 +117,7 @@ class InferenceCore {
   std::atomic<bool> draining_{false};
   std::atomic<bool> refusing_{false};
   // Inference requests accepted and not yet done.
-  std::atomic<int64_t> accepted_{0};
+  InFlightCounter accepted_;
 };
 
 }  // namespace speech

@@ -19,13 +19,6 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-void SetRegion(google::protobuf::Map<std::string, inference::InferParameter>* parameters,
-               const std::string& region, int64_t byte_size, int64_t offset = 0) {
-  (*parameters)["shared_memory_region"].set_string_param(region);
-  (*parameters)["shared_memory_byte_size"].set_int64_param(byte_size);
-  if (offset != 0) (*parameters)["shared_memory_offset"].set_int64_param(offset);
-}
-
 class SharedMemoryCoreTest : public InferenceCoreTest {
  protected:
   SharedMemoryCoreTest() : object_("core_shm", 4096) {}
@@ -51,7 +44,7 @@ class SharedMemoryCoreTest : public InferenceCoreTest {
     audio->set_datatype("FP32");
     audio->add_shape(1);
     audio->add_shape(3);
-    SetRegion(audio->mutable_parameters(), "io", 12, audio_offset);
+    SetSharedMemoryRegion(audio->mutable_parameters(), "io", 12, audio_offset);
     auto* length = message.add_inputs();
     length->set_name("LENGTH");
     length->set_datatype("INT32");
@@ -60,7 +53,7 @@ class SharedMemoryCoreTest : public InferenceCoreTest {
     message.add_raw_input_contents(Bytes(std::vector<int32_t>{3}));
     auto* out = message.add_outputs();
     out->set_name("OUT");
-    SetRegion(out->mutable_parameters(), "io", out_bytes, out_offset);
+    SetSharedMemoryRegion(out->mutable_parameters(), "io", out_bytes, out_offset);
     message.add_outputs()->set_name("OUT_LENGTH");
     return message;
   }
@@ -112,7 +105,7 @@ TEST_F(SharedMemoryCoreTest, RegionProblemsAreInvalidArgumentsNamingTheTensor) {
   inference::ModelInferResponse response;
   // An input byte size that disagrees with its shape.
   inference::ModelInferRequest message = Request(0, 2000);
-  SetRegion(message.mutable_inputs(0)->mutable_parameters(), "io", 16);
+  SetSharedMemoryRegion(message.mutable_inputs(0)->mutable_parameters(), "io", 16);
   EXPECT_THAT(
       Run(message, &response),
       StatusIs(absl::StatusCode::kInvalidArgument,
@@ -129,7 +122,7 @@ TEST_F(SharedMemoryCoreTest, RegionProblemsAreInvalidArgumentsNamingTheTensor) {
                        HasSubstr("exceeds the 4096 bytes of region 'io'")));
   // A region that was never registered.
   message = Request(0, 2000);
-  SetRegion(message.mutable_inputs(0)->mutable_parameters(), "nowhere", 12);
+  SetSharedMemoryRegion(message.mutable_inputs(0)->mutable_parameters(), "nowhere", 12);
   EXPECT_THAT(Run(message, &response),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("shared-memory region 'nowhere' is not registered")));
@@ -158,7 +151,7 @@ TEST_F(SharedMemoryCoreTest, RegionsAreBackBeforeTheReply) {
   inference::SystemSharedMemoryUnregisterRequest unregister;
   unregister.set_name("io");
   inference::ModelInferRequest too_small = Request(0, 2000);
-  SetRegion(too_small.mutable_inputs(0)->mutable_parameters(), "io", 16);
+  SetSharedMemoryRegion(too_small.mutable_inputs(0)->mutable_parameters(), "io", 16);
   for (const inference::ModelInferRequest& message : {Request(0, 2000), too_small}) {
     inference::ModelInferResponse response;
     absl::Notification done;

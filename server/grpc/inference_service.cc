@@ -19,14 +19,14 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
 // A unary reactor counted in `calls` until gRPC is done with it; owns itself.
 class CountedUnaryReactor final : public grpc::ServerUnaryReactor {
  public:
-  explicit CountedUnaryReactor(CallCounter* calls) : calls_(calls) { calls_->Enter(); }
+  explicit CountedUnaryReactor(InFlightCounter* calls) : calls_(calls) { calls_->Enter(); }
   void OnDone() override {
     calls_->Leave();
     delete this;
   }
 
  private:
-  CallCounter* const calls_;
+  InFlightCounter* const calls_;
 };
 
 }  // namespace

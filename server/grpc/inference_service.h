@@ -6,7 +6,7 @@
 
 #include "absl/time/time.h"
 #include "proto/grpc_service.grpc.pb.h"
-#include "server/grpc/call_counter.h"
+#include "server/core/in_flight_counter.h"
 #include "server/core/inference_core.h"
 
 namespace speech {
@@ -85,7 +85,7 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
 
  private:
   InferenceCore* const core_;
-  CallCounter inference_calls_;
+  InFlightCounter inference_calls_;
 };
 
 }  // namespace speech

@@ -254,14 +254,9 @@ TEST_F(InferenceServiceTest, SystemSharedMemoryRegionCarriesInputAndOutput) {
   std::memcpy(object.data(), request.raw_input_contents(0).data(), 32);
   const std::string sent = request.raw_input_contents(0);
   request.clear_raw_input_contents();
-  auto& input_parameters = *request.mutable_inputs(0)->mutable_parameters();
-  input_parameters["shared_memory_region"].set_string_param("io");
-  input_parameters["shared_memory_byte_size"].set_int64_param(32);
-  auto& output_parameters = *request.add_outputs()->mutable_parameters();
-  request.mutable_outputs(0)->set_name("OUTPUT0");
-  output_parameters["shared_memory_region"].set_string_param("io");
-  output_parameters["shared_memory_byte_size"].set_int64_param(32);
-  output_parameters["shared_memory_offset"].set_int64_param(64);
+  SetSharedMemoryRegion(request.mutable_inputs(0)->mutable_parameters(), "io", 32);
+  request.add_outputs()->set_name("OUTPUT0");
+  SetSharedMemoryRegion(request.mutable_outputs(0)->mutable_parameters(), "io", 32, 64);
   inference::ModelInferResponse response;
   status = Infer(request, &response);
   ASSERT_TRUE(status.ok()) << status.error_message();

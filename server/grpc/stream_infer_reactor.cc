@@ -8,7 +8,7 @@
 namespace speech {
 
 StreamInferReactor::StreamInferReactor(InferenceCore* core, grpc::CallbackServerContext* context,
-                                       CallCounter* calls)
+                                       InFlightCounter* calls)
     : core_(core), context_(context), calls_(calls) {
   if (calls_ != nullptr) calls_->Enter();
   ReadNext();

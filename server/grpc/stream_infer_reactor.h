@@ -5,28 +5,27 @@
 #ifndef SPEECH_SERVER_GRPC_STREAM_INFER_REACTOR_H_
 #define SPEECH_SERVER_GRPC_STREAM_INFER_REACTOR_H_
 
+#include <grpcpp/grpcpp.h>
+
 #include <deque>
 #include <memory>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/grpc_service.pb.h"
+#include "server/core/in_flight_counter.h"
 #include "server/core/inference_core.h"
-#include "server/grpc/call_counter.h"
 
 namespace speech {
 
 // Owns itself: created by the gRPC service for each stream, deleted by gRPC's OnDone. Thread-safe:
 // completions arrive from instance threads while gRPC delivers reads and writes.
-class StreamInferReactor
-    : public grpc::ServerBidiReactor<inference::ModelInferRequest,
-                                     inference::ModelStreamInferResponse> {
+class StreamInferReactor : public grpc::ServerBidiReactor<inference::ModelInferRequest,
+                                                          inference::ModelStreamInferResponse> {
  public:
   // Counted in `calls` (when not null) until OnDone.
   StreamInferReactor(InferenceCore* core, grpc::CallbackServerContext* context,
-                     CallCounter* calls = nullptr);
+                     InFlightCounter* calls = nullptr);
 
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
@@ -44,7 +43,7 @@ class StreamInferReactor
   // Constant after construction.
   InferenceCore* const core_;
   grpc::CallbackServerContext* const context_;
-  CallCounter* const calls_;
+  InFlightCounter* const calls_;
   // Touched only by the read callback, and by the constructor before the first read starts; a
   // read is started only once the previous one is handled, so they never overlap.
   std::unique_ptr<inference::ModelInferRequest> reading_;
@@ -55,8 +54,7 @@ class StreamInferReactor
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;
   int in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
   // The front is being written while `writing_`.
-  std::deque<std::unique_ptr<inference::ModelStreamInferResponse>> writes_
-      ABSL_GUARDED_BY(mutex_);
+  std::deque<std::unique_ptr<inference::ModelStreamInferResponse>> writes_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace speech

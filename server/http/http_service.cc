@@ -50,6 +50,12 @@ void ReplyMessage(const google::protobuf::Message& message, httplib::Response* r
   ReplyJson(*json, reply);
 }
 
+// 200 with no body, or the error.
+void ReplyOkOrError(const absl::Status& status, httplib::Response* reply) {
+  if (!status.ok()) return ReplyError(status, reply);
+  reply->status = kHttpOk;
+}
+
 template <typename Response>
 void ReplyMessageOrError(const absl::Status& status, const Response& message,
                          httplib::Response* reply) {
@@ -333,7 +339,7 @@ void HttpService::Serve(const RestRoute& route, const httplib::Request& request,
       }
       message.set_model_name(route.model);
       absl::Status status = core_->RepositoryModelLoad(message);
-      return status.ok() ? void(reply->status = kHttpOk) : ReplyError(status, reply);
+      return ReplyOkOrError(status, reply);
     }
     case RestOperation::kModelUnload: {
       inference::RepositoryModelUnloadRequest message;
@@ -342,7 +348,7 @@ void HttpService::Serve(const RestRoute& route, const httplib::Request& request,
       }
       message.set_model_name(route.model);
       absl::Status status = core_->RepositoryModelUnload(message);
-      return status.ok() ? void(reply->status = kHttpOk) : ReplyError(status, reply);
+      return ReplyOkOrError(status, reply);
     }
     case RestOperation::kSharedMemoryStatus: {
       inference::SystemSharedMemoryStatusRequest message;
@@ -356,13 +362,13 @@ void HttpService::Serve(const RestRoute& route, const httplib::Request& request,
       inference::SystemSharedMemoryRegisterRequest message;
       absl::Status status = ParseSharedMemoryRegisterRequest(body, route.region, &message);
       if (status.ok()) status = core_->SystemSharedMemoryRegister(message);
-      return status.ok() ? void(reply->status = kHttpOk) : ReplyError(status, reply);
+      return ReplyOkOrError(status, reply);
     }
     case RestOperation::kSharedMemoryUnregister: {
       inference::SystemSharedMemoryUnregisterRequest message;
       message.set_name(route.region);
       const absl::Status status = core_->SystemSharedMemoryUnregister(message);
-      return status.ok() ? void(reply->status = kHttpOk) : ReplyError(status, reply);
+      return ReplyOkOrError(status, reply);
     }
     case RestOperation::kCudaSharedMemoryStatus: {
       inference::CudaSharedMemoryStatusRequest message;
@@ -380,7 +386,7 @@ void HttpService::Serve(const RestRoute& route, const httplib::Request& request,
       inference::CudaSharedMemoryUnregisterRequest message;
       message.set_name(route.region);
       const absl::Status status = core_->CudaSharedMemoryUnregister(message);
-      return status.ok() ? void(reply->status = kHttpOk) : ReplyError(status, reply);
+      return ReplyOkOrError(status, reply);
     }
     case RestOperation::kModelInfer:
       return Infer(route, request, body, reply);

@@ -1,5 +1,6 @@
 // A POSIX shared-memory object made by a test, as a client on the same host makes one
-// (shm_open + ftruncate + mmap), and removed (shm_unlink) when the test is done. Test-only.
+// (shm_open + ftruncate + mmap), and removed (shm_unlink) when the test is done; and the
+// parameters by which a request's tensor names a region. Test-only.
 #ifndef SPEECH_SERVER_SHARED_MEMORY_SHARED_MEMORY_TEST_SUPPORT_H_
 #define SPEECH_SERVER_SHARED_MEMORY_SHARED_MEMORY_TEST_SUPPORT_H_
 
@@ -8,10 +9,12 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "proto/grpc_service.pb.h"
 
 namespace speech {
 
@@ -45,6 +48,16 @@ class TestSharedMemory {
   const size_t size_;
   char* data_ = nullptr;
 };
+
+// Makes the tensor whose `parameters` these are read from (an input) or be written to (an
+// output) `byte_size` bytes of `region` at `offset`, as Triton's clients ask for it.
+inline void SetSharedMemoryRegion(
+    google::protobuf::Map<std::string, inference::InferParameter>* parameters,
+    const std::string& region, int64_t byte_size, int64_t offset = 0) {
+  (*parameters)["shared_memory_region"].set_string_param(region);
+  (*parameters)["shared_memory_byte_size"].set_int64_param(byte_size);
+  if (offset != 0) (*parameters)["shared_memory_offset"].set_int64_param(offset);
+}
 
 }  // namespace speech
 

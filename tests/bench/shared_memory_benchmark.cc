@@ -62,12 +62,6 @@ std::string Audio() {
   return std::string(reinterpret_cast<const char*>(samples.data()), kAudioBytes);
 }
 
-void SetRegion(google::protobuf::Map<std::string, inference::InferParameter>* parameters,
-               const std::string& region, int64_t byte_size) {
-  (*parameters)["shared_memory_region"].set_string_param(region);
-  (*parameters)["shared_memory_byte_size"].set_int64_param(byte_size);
-}
-
 // One client's objects, registered as regions in_<k> and out_<k>.
 struct ClientRegions {
   explicit ClientRegions(int k)
@@ -95,8 +89,8 @@ inference::ModelInferRequest GrpcRequest(const Case& c, Way way, const ClientReg
   if (way == Way::kSocket) {
     request.add_raw_input_contents(audio);
   } else {
-    SetRegion(input->mutable_parameters(), regions.in_name, kAudioBytes);
-    SetRegion(output->mutable_parameters(), regions.out_name, kOutputBytes);
+    SetSharedMemoryRegion(input->mutable_parameters(), regions.in_name, kAudioBytes);
+    SetSharedMemoryRegion(output->mutable_parameters(), regions.out_name, kOutputBytes);
   }
   return request;
 }

@@ -42,13 +42,6 @@ std::string OneSecondOfAudio() {
   return std::string(reinterpret_cast<const char*>(samples.data()), kAudioBytes);
 }
 
-void SetRegion(google::protobuf::Map<std::string, inference::InferParameter>* parameters,
-               const std::string& region, int64_t byte_size, int64_t offset = 0) {
-  (*parameters)["shared_memory_region"].set_string_param(region);
-  (*parameters)["shared_memory_byte_size"].set_int64_param(byte_size);
-  if (offset != 0) (*parameters)["shared_memory_offset"].set_int64_param(offset);
-}
-
 // wav2vec2 on one row of AUDIO [1, 16000]; `audio` is its bytes, or empty when a region holds
 // them. LOGITS and FRAMES asked for by name.
 inference::ModelInferRequest Wav2Vec2Request(const std::string& audio) {
@@ -127,8 +120,9 @@ TEST_F(SharedMemoryEndToEndTest, GrpcAudioInAndLogitsOutEqualTheSocketReply) {
   EXPECT_EQ(status->regions().at("audio").byte_size(), kAudioBytes);
 
   inference::ModelInferRequest request = Wav2Vec2Request("");
-  SetRegion(request.mutable_inputs(0)->mutable_parameters(), "audio", kAudioBytes);
-  SetRegion(request.mutable_outputs(0)->mutable_parameters(), "logits", kLogitsRegionBytes);
+  SetSharedMemoryRegion(request.mutable_inputs(0)->mutable_parameters(), "audio", kAudioBytes);
+  SetSharedMemoryRegion(request.mutable_outputs(0)->mutable_parameters(), "logits",
+                        kLogitsRegionBytes);
   // Each request overwrites the region; the reply (and so the bytes) must be the same each time.
   for (int round = 0; round < 3; ++round) {
     std::memset(logits_.data(), 0, kLogitsRegionBytes);
@@ -193,7 +187,7 @@ TEST_F(SharedMemoryEndToEndTest, WrongRegionsAreRefusedAndTheServerKeepsServing)
 
   // A region nobody registered.
   inference::ModelInferRequest request = Wav2Vec2Request("");
-  SetRegion(request.mutable_inputs(0)->mutable_parameters(), "nobody", kAudioBytes);
+  SetSharedMemoryRegion(request.mutable_inputs(0)->mutable_parameters(), "nobody", kAudioBytes);
   auto reply = grpc_->Infer(request);
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(reply.status().message(), AllOf(HasSubstr("AUDIO"), HasSubstr("'nobody'")));
@@ -201,7 +195,7 @@ TEST_F(SharedMemoryEndToEndTest, WrongRegionsAreRefusedAndTheServerKeepsServing)
 
   // Bytes past the end of the registered region.
   request = Wav2Vec2Request("");
-  SetRegion(request.mutable_inputs(0)->mutable_parameters(), "audio", kAudioBytes, 4);
+  SetSharedMemoryRegion(request.mutable_inputs(0)->mutable_parameters(), "audio", kAudioBytes, 4);
   reply = grpc_->Infer(request);
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(reply.status().message(), HasSubstr("AUDIO"));
@@ -209,7 +203,7 @@ TEST_F(SharedMemoryEndToEndTest, WrongRegionsAreRefusedAndTheServerKeepsServing)
 
   // An input whose region holds fewer bytes than its shape needs.
   request = Wav2Vec2Request("");
-  SetRegion(request.mutable_inputs(0)->mutable_parameters(), "audio", kAudioBytes - 4);
+  SetSharedMemoryRegion(request.mutable_inputs(0)->mutable_parameters(), "audio", kAudioBytes - 4);
   reply = grpc_->Infer(request);
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(reply.status().message(), AllOf(HasSubstr("AUDIO"), HasSubstr("63996")));
@@ -217,8 +211,8 @@ TEST_F(SharedMemoryEndToEndTest, WrongRegionsAreRefusedAndTheServerKeepsServing)
 
   // An output region too small for the logits: the request fails, naming the output.
   request = Wav2Vec2Request("");
-  SetRegion(request.mutable_inputs(0)->mutable_parameters(), "audio", kAudioBytes);
-  SetRegion(request.mutable_outputs(0)->mutable_parameters(), "logits", 64);
+  SetSharedMemoryRegion(request.mutable_inputs(0)->mutable_parameters(), "audio", kAudioBytes);
+  SetSharedMemoryRegion(request.mutable_outputs(0)->mutable_parameters(), "logits", 64);
   reply = grpc_->Infer(request);
   EXPECT_EQ(reply.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(reply.status().message(), AllOf(HasSubstr("LOGITS"), HasSubstr("64")));

@@ -1,5 +1,5 @@
-// CallCounter: counts in and out, and a wait that ends when the last call leaves or times out.
-#include "server/grpc/call_counter.h"
+// InFlightCounter: counts in and out, and a wait that ends when the last one leaves or times out.
+#include "server/core/in_flight_counter.h"
 
 #include <thread>
 
@@ -10,12 +10,12 @@
 namespace speech {
 namespace {
 
-TEST(CallCounterTest, WaitEndsWhenTheLastCallLeaves) {
-  CallCounter counter;
+TEST(InFlightCounterTest, WaitEndsWhenTheLastOneLeaves) {
+  InFlightCounter counter;
   EXPECT_TRUE(counter.WaitForNone(absl::ZeroDuration()));
   counter.Enter();
   counter.Enter();
-  EXPECT_EQ(counter.calls(), 2);
+  EXPECT_EQ(counter.count(), 2);
   EXPECT_FALSE(counter.WaitForNone(absl::Milliseconds(20)));
   std::thread leaving([&] {
     absl::SleepFor(absl::Milliseconds(20));
@@ -23,7 +23,7 @@ TEST(CallCounterTest, WaitEndsWhenTheLastCallLeaves) {
     counter.Leave();
   });
   EXPECT_TRUE(counter.WaitForNone(absl::Seconds(30)));
-  EXPECT_EQ(counter.calls(), 0);
+  EXPECT_EQ(counter.count(), 0);
   leaving.join();
 }
 
