@@ -219,19 +219,23 @@ absl::Status InferenceCore::RepositoryModelLoad(
   for (const auto& [key, value] : request.parameters()) {
     if (key != "config") {
       return absl::InvalidArgumentError(absl::StrCat(
-          "cannot load model '", request.model_name(), "': parameter '", key,
+          "failed to load '", request.model_name(), "': parameter '", key,
           "' is not supported; the only load parameter is 'config' (the model configuration in "
           "JSON)",
           absl::StartsWith(key, "file:") ? "; model files cannot be sent with a load" : ""));
     }
     if (value.parameter_choice_case() != inference::ModelRepositoryParameter::kStringParam) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "cannot load model '", request.model_name(),
+          "failed to load '", request.model_name(),
           "': parameter 'config' must be a string holding the model configuration in JSON"));
     }
     config = value.string_param();
   }
-  return repository_->LoadModel(request.model_name(), config);
+  // Triton's wording, which its clients (and NVIDIA's examples) look for.
+  const absl::Status loaded = repository_->LoadModel(request.model_name(), config);
+  if (loaded.ok()) return loaded;
+  return absl::Status(loaded.code(), absl::StrCat("failed to load '", request.model_name(),
+                                                  "': ", loaded.message()));
 }
 
 absl::Status InferenceCore::RepositoryModelUnload(

@@ -389,7 +389,8 @@ TEST_F(InferenceCoreTest, RepositoryModelControlParametersAreChecked) {
   load.mutable_parameters()->clear();
   load.set_model_name("missing");
   EXPECT_THAT(core_->RepositoryModelLoad(load),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("cannot load model 'missing'")));
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("failed to load 'missing': model 'missing' has no directory")));
 
   inference::RepositoryModelUnloadRequest unload;
   unload.set_model_name("plain");

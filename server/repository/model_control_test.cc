@@ -113,7 +113,7 @@ TEST_F(ModelControlTest, LoadOfAModelWithoutDirectoryIsNotFound) {
   ASSERT_NE(repository, nullptr);
   EXPECT_THAT(repository->LoadModel("ghost"),
               StatusIs(absl::StatusCode::kNotFound,
-                       AllOf(HasSubstr("cannot load model 'ghost'"), HasSubstr(root_))));
+                       AllOf(HasSubstr("model 'ghost' has no directory"), HasSubstr(root_))));
   EXPECT_THAT(repository->LoadModel("../a"), StatusIs(absl::StatusCode::kNotFound, _));
   EXPECT_THAT(repository->Index(), IsEmpty());
 }

@@ -210,12 +210,11 @@ absl::Status ModelRepository::LoadModel(const std::string& name,
   absl::MutexLock lock(&control_mu_);
   if (shut_down_) {
     return absl::UnavailableError(
-        absl::StrCat("cannot load model '", name, "': the server is shutting down"));
+        absl::StrCat("model '", name, "' cannot be loaded: the server is shutting down"));
   }
   if (!HasDirectory(path_, name)) {
-    return absl::NotFoundError(absl::StrCat("cannot load model '", name,
-                                            "': it has no directory in the model repository '",
-                                            path_, "'"));
+    return absl::NotFoundError(
+        absl::StrCat("model '", name, "' has no directory in the model repository '", path_, "'"));
   }
   return LoadLocked(name, config_json, "");
 }

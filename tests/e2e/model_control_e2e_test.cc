@@ -282,14 +282,15 @@ TEST_F(ExplicitModeTest, BadControlRequestsGetPreciseErrorsAndTheServerKeepsServ
   httplib::Result result = Post("/v2/repository/models/ghost/load", "");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 404);
-  EXPECT_THAT(result->body, HasSubstr("cannot load model 'ghost'"));
+  EXPECT_THAT(result->body, HasSubstr("failed to load 'ghost'"));
   EXPECT_EQ(client_->LoadModel("ghost").code(), absl::StatusCode::kNotFound);
   // A broken override: 400, naming the override; the serving version stays.
   result = Post("/v2/repository/models/identity/load",
                 R"({"parameters": {"config": "{\"max_batch_size\": \"many\"}"}})");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 400);
-  EXPECT_THAT(result->body, HasSubstr("the config override of model 'identity'"));
+  EXPECT_THAT(result->body,
+              HasSubstr("failed to load 'identity': the config override of model 'identity'"));
   // Malformed body.
   result = Post("/v2/repository/models/identity/load", R"({"parameters": {"config": {}}})");
   ASSERT_TRUE(result);
