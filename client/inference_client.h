@@ -1,6 +1,7 @@
 // A synchronous client for the KServe v2 gRPC inference protocol (Triton-compatible) and the
-// standard gRPC health protocol. Every RPC returns absl::Status / absl::StatusOr; gRPC errors keep
-// their code and message.
+// standard gRPC health protocol, over one server or several replicas of it (round-robin, with
+// UNAVAILABLE retried on the next replica). Every RPC returns absl::Status / absl::StatusOr; gRPC
+// errors keep their code and message.
 #ifndef SPEECH_CLIENT_INFERENCE_CLIENT_H_
 #define SPEECH_CLIENT_INFERENCE_CLIENT_H_
 
@@ -14,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/support/status.h"
 #include "proto/grpc_service.grpc.pb.h"
 #include "proto/grpc_service.pb.h"
@@ -28,12 +30,21 @@ absl::Status FromGrpcStatus(const grpc::Status& status);
 // Thread-safe: any number of threads may issue calls concurrently on one client. The client owns
 // its stubs and shares the channel; the channel outlives the client if anyone else holds it.
 //
-// RPCs fail fast: while the channel cannot connect they return UNAVAILABLE at once instead of
-// waiting for the deadline. Use WaitForConnected() first to give a starting server some time.
+// One channel spreads the calls over every address of its target with gRPC's round_robin policy,
+// which sends each call to the next connected replica and skips the ones it cannot reach. A call
+// that ends UNAVAILABLE (a replica refusing at the end of its drain, restarting, or gone) is
+// tried again on the next replica, after a backoff, up to Options::max_attempts times.
+//
+// RPCs fail fast: while no replica can be reached they return UNAVAILABLE once their retries are
+// spent (a fraction of a second with the default options) instead of waiting for the deadline.
+// Use WaitForConnected() first to give a starting server some time.
 class InferenceClient {
  public:
   struct Options {
-    // gRPC target, e.g. "localhost:8001" or "dns:///speech.internal:8001". Must not be empty.
+    // gRPC target, rewritten by ChannelTarget (below): one address, such as "localhost:8001" or
+    // "dns:///speech-server-headless:8001" (every address the name resolves to is a replica), or a
+    // comma-separated list of replicas' IP addresses, such as "127.0.0.1:8001,127.0.0.1:8011".
+    // Must not be empty.
     std::string target = "localhost:8001";
 
     // Deadline of every call that does not name its own, measured from the start of the call.
@@ -43,6 +54,25 @@ class InferenceClient {
     // Largest message the client sends or accepts. Must be positive. Audio and spectrograms are
     // large, so the default is well above gRPC's 4 MiB.
     int max_message_size_bytes = 256 << 20;
+
+    // How many times a call that ends UNAVAILABLE is tried; 1 turns retries off. In [1, 5] (5 is
+    // gRPC's own cap). It bounds two layers:
+    //  - gRPC's retry policy, in the channel's service config, covers every RPC made on the
+    //    channel (stub() and channel() users too): up to max_attempts attempts, each picked afresh
+    //    by round_robin, so on the next replica. gRPC cannot retry a call whose reply had begun
+    //    (the server had sent its headers) or whose request outgrew the retry buffer (here
+    //    max_message_size_bytes per call, 256 MiB for the channel).
+    //  - Infer, when a call still ends UNAVAILABLE while some replica is connected, makes the
+    //    call again, up to max_attempts calls; with no replica connected it returns at once.
+    // So an Infer makes at most max_attempts^2 attempts (9 by default), within its deadline. A
+    // channel passed to Create keeps its own service config; only Infer's layer applies to it.
+    int max_attempts = 3;
+
+    // The waits before retries, in both layers: before retry n (1, 2, ...) a random time below
+    // min(initial_backoff * 2^(n-1), max_backoff). Never past the call's deadline. Both must be
+    // positive and finite, and initial_backoff at most max_backoff.
+    absl::Duration initial_backoff = absl::Milliseconds(50);
+    absl::Duration max_backoff = absl::Milliseconds(500);
   };
 
   // Creates a client with an insecure channel to `options.target`. Does not connect: the channel
@@ -57,9 +87,10 @@ class InferenceClient {
   InferenceClient(const InferenceClient&) = delete;
   InferenceClient& operator=(const InferenceClient&) = delete;
 
-  // Waits until the channel is connected. Returns OK once it is READY, and UNAVAILABLE as soon as
-  // a connection attempt fails (TRANSIENT_FAILURE) or when `timeout` passes first. A non-positive
-  // timeout only checks the current state.
+  // Waits until the channel is connected. Returns OK once it is READY (with several replicas: once
+  // any one is), and UNAVAILABLE as soon as connecting fails (TRANSIENT_FAILURE: with several
+  // replicas, every one has failed) or when `timeout` passes first. A non-positive timeout only
+  // checks the current state.
   absl::Status WaitForConnected(absl::Duration timeout) const;
 
   // Health and metadata. `version` empty lets the server choose by its version policy.
@@ -98,8 +129,9 @@ class InferenceClient {
   absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> HealthCheck(
       absl::string_view service = "") const;
 
-  // ModelInfer with the default deadline, or with `timeout` from now. A non-positive timeout is
-  // an immediate deadline: DEADLINE_EXCEEDED without sending anything.
+  // ModelInfer with the default deadline, or with `timeout` from now; the deadline covers every
+  // retry (see Options::max_attempts). A non-positive timeout is an immediate deadline:
+  // DEADLINE_EXCEEDED without sending anything. After retries the last status is returned.
   absl::StatusOr<inference::ModelInferResponse> Infer(
       const inference::ModelInferRequest& request) const;
   absl::StatusOr<inference::ModelInferResponse> Infer(const inference::ModelInferRequest& request,
@@ -124,6 +156,30 @@ class InferenceClient {
   const std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
   const std::unique_ptr<grpc::health::v1::Health::Stub> health_stub_;
 };
+
+// The gRPC target for `addresses`. One address is returned as it is (a name, "ipv4:" or "dns:///"
+// URI and so on, as gRPC reads it). A comma-separated list of IP addresses with ports, spaces
+// around the commas allowed, becomes gRPC's static list: "127.0.0.1:8001, 127.0.0.1:8011" ->
+// "ipv4:127.0.0.1:8001,127.0.0.1:8011", "[::1]:8001,[::1]:8011" -> "ipv6:[::1]:8001,[::1]:8011".
+// INVALID_ARGUMENT for an empty entry, a port outside 1..65535, IPv4 mixed with IPv6, or a host
+// name in a list (a gRPC channel resolves one name: give a DNS name that resolves to every
+// replica, such as a headless Kubernetes Service, instead).
+absl::StatusOr<std::string> ChannelTarget(absl::string_view addresses);
+
+// The service config (JSON) of a channel made by Create: round_robin over every address of the
+// target and, unless `options.max_attempts` is 1, a retry policy for UNAVAILABLE on every method.
+// REQUIRES: `options` valid (Create accepts them).
+std::string ChannelServiceConfig(const InferenceClient::Options& options);
+
+// The arguments of a channel made by Create: message size limits, ChannelServiceConfig, and the
+// retry buffer. For callers that make their own channel (other credentials, say) and want the
+// same balancing and retries: grpc::CreateCustomChannel(*ChannelTarget(options.target),
+// credentials, MakeChannelArguments(options)). REQUIRES: `options` valid.
+grpc::ChannelArguments MakeChannelArguments(const InferenceClient::Options& options);
+
+// The bound of the random wait before retry `retry` (1 for the first): initial_backoff doubled
+// for each retry after the first, capped at max_backoff. REQUIRES: retry >= 1.
+absl::Duration RetryBackoffBound(const InferenceClient::Options& options, int retry);
 
 }  // namespace speech
 

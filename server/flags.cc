@@ -32,6 +32,38 @@ bool SetMessageBytes(const std::string& value, int64_t* out) {
   return true;
 }
 
+bool SetLimit(const std::string& value, int64_t* out) {
+  int64_t parsed;
+  if (!absl::SimpleAtoi(value, &parsed) || parsed < 0) return false;
+  *out = parsed;
+  return true;
+}
+
+bool SetPath(const std::string& value, std::string* out) {
+  *out = value;
+  return !value.empty();
+}
+
+// The flags of one port's TLS agree: certificate and key with TLS, a root with verification.
+absl::Status CheckTls(const ServerFlags::Tls& tls, const std::string& prefix) {
+  const std::string use = absl::StrCat("--", prefix, "-use-ssl");
+  if (!tls.enabled) {
+    if (tls.verify_clients) {
+      return absl::InvalidArgumentError(absl::StrCat("flag '", use, "-mutual' needs ", use));
+    }
+    return absl::OkStatus();
+  }
+  if (tls.server_cert.empty() || tls.server_key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("flag '", use, "' needs --", prefix,
+                                                   "-server-cert and --", prefix, "-server-key"));
+  }
+  if (tls.verify_clients && tls.root_cert.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("flag '", use, "-mutual' needs --", prefix, "-root-cert"));
+  }
+  return absl::OkStatus();
+}
+
 bool SetBool(const std::string& value, bool* out) {
   if (value == "true" || value == "1") return (*out = true), true;
   if (value == "false" || value == "0") return (*out = false), true;
@@ -117,6 +149,29 @@ const std::vector<FlagSpec>& Specs() {
        [](const std::string& v, ServerFlags* f) {
          return SetMessageBytes(v, &f->grpc_max_message_bytes);
        }},
+      {"max-input-elements",
+       "Most elements one input of an inference request may have, batch rows included; "
+       "beyond, the request fails with INVALID_ARGUMENT before it is decoded. 0: no limit. "
+       "Default 67108864.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetLimit(v, &f->limits.max_input_elements);
+       }},
+      {"max-request-elements",
+       "Most elements all inputs of one inference request may have together (INVALID_ARGUMENT "
+       "beyond). 0: no limit. Default 134217728.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetLimit(v, &f->limits.max_request_elements);
+       }},
+      {"max-queued-bytes-per-model",
+       "Most input bytes the accepted, not yet answered requests of one model version may hold; "
+       "a request that would pass it fails at once with RESOURCE_EXHAUSTED (retryable). 0: no "
+       "limit. Default 1073741824.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetLimit(v, &f->limits.max_queued_bytes_per_model);
+       }},
       {"model-control-mode",
        "How the served models may change after start-up: 'none' (the "
        "repository is read once), 'poll' (model directories that appear, change or go away are "
@@ -142,6 +197,49 @@ const std::vector<FlagSpec>& Specs() {
        false,
        [](const std::string& v, ServerFlags* f) {
          return SetInt(v, 1, 24 * 3600, &f->repository_poll_secs);
+       }},
+      {"grpc-use-ssl",
+       "Serve gRPC over TLS with --grpc-server-cert and --grpc-server-key. Default false.", true,
+       [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->grpc_tls.enabled); }},
+      {"grpc-server-cert", "With --grpc-use-ssl, the server's PEM certificate (chain) file.", false,
+       [](const std::string& v, ServerFlags* f) { return SetPath(v, &f->grpc_tls.server_cert); }},
+      {"grpc-server-key", "With --grpc-use-ssl, the server's PEM private key file.", false,
+       [](const std::string& v, ServerFlags* f) { return SetPath(v, &f->grpc_tls.server_key); }},
+      {"grpc-root-cert",
+       "With --grpc-use-ssl-mutual, the PEM file of the CA certificates that sign client "
+       "certificates.",
+       false,
+       [](const std::string& v, ServerFlags* f) { return SetPath(v, &f->grpc_tls.root_cert); }},
+      {"grpc-use-ssl-mutual",
+       "With --grpc-use-ssl, require a client certificate signed by --grpc-root-cert. "
+       "Default false.",
+       true,
+       [](const std::string& v, ServerFlags* f) {
+         return SetBool(v, &f->grpc_tls.verify_clients);
+       }},
+      {"metrics-use-ssl",
+       "Serve /metrics over HTTPS with --metrics-server-cert and --metrics-server-key. "
+       "Default false.",
+       true,
+       [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->metrics_tls.enabled); }},
+      {"metrics-server-cert", "With --metrics-use-ssl, the server's PEM certificate (chain) file.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetPath(v, &f->metrics_tls.server_cert);
+       }},
+      {"metrics-server-key", "With --metrics-use-ssl, the server's PEM private key file.", false,
+       [](const std::string& v, ServerFlags* f) { return SetPath(v, &f->metrics_tls.server_key); }},
+      {"metrics-root-cert",
+       "With --metrics-use-ssl-mutual, the PEM file of the CA certificates that sign scrapers' "
+       "client certificates.",
+       false,
+       [](const std::string& v, ServerFlags* f) { return SetPath(v, &f->metrics_tls.root_cert); }},
+      {"metrics-use-ssl-mutual",
+       "With --metrics-use-ssl, require a client certificate signed by --metrics-root-cert. "
+       "Default false.",
+       true,
+       [](const std::string& v, ServerFlags* f) {
+         return SetBool(v, &f->metrics_tls.verify_clients);
        }},
       {"help", "Print this help and exit.", true,
        [](const std::string& v, ServerFlags* f) { return SetBool(v, &f->help); }},
@@ -194,6 +292,8 @@ absl::StatusOr<ServerFlags> ParseServerFlags(const std::vector<std::string>& arg
     http_max_body_given |= name == "http-max-body-bytes";
   }
   if (!http_max_body_given) flags.http_max_body_bytes = flags.grpc_max_message_bytes;
+  if (absl::Status tls = CheckTls(flags.grpc_tls, "grpc"); !tls.ok()) return tls;
+  if (absl::Status tls = CheckTls(flags.metrics_tls, "metrics"); !tls.ok()) return tls;
   if (!flags.load_models.empty() && flags.model_control_mode != "explicit") {
     return absl::InvalidArgumentError(
         absl::StrCat("flag '--load-model' needs --model-control-mode=explicit; the mode is '",

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "server/core/request_limits.h"
 
 namespace speech {
 
@@ -25,10 +26,27 @@ struct ServerFlags {
   int exit_timeout_secs = 30;                  // --exit-timeout-secs
   int drain_period_secs = 0;                   // --drain-period-secs
   int64_t grpc_max_message_bytes = 256 << 20;  // --grpc-max-message-bytes
-  std::string model_control_mode = "none";     // --model-control-mode: none, poll or explicit
-  std::vector<std::string> load_models;        // --load-model (repeatable; "*" for all)
-  int repository_poll_secs = 15;               // --repository-poll-secs
-  bool help = false;                           // --help
+  // --max-input-elements, --max-request-elements, --max-queued-bytes-per-model (0: no limit).
+  RequestLimits limits;
+  std::string model_control_mode = "none";  // --model-control-mode: none, poll or explicit
+  std::vector<std::string> load_models;     // --load-model (repeatable; "*" for all)
+  int repository_poll_secs = 15;            // --repository-poll-secs
+  // Transport security of one port: TLS with a server certificate and key (PEM files), and with
+  // `verify_clients` the client's certificate must be signed by `root_cert`.
+  struct Tls {
+    bool enabled = false;
+    std::string server_cert;  // path of the PEM certificate (chain) the server presents
+    std::string server_key;   // path of its PEM private key
+    std::string root_cert;    // path of the PEM CA certificates that sign client certificates
+    bool verify_clients = false;
+  };
+  // --grpc-use-ssl, --grpc-server-cert, --grpc-server-key, --grpc-root-cert,
+  // --grpc-use-ssl-mutual (Triton's names).
+  Tls grpc_tls;
+  // --metrics-use-ssl, --metrics-server-cert, --metrics-server-key, --metrics-root-cert,
+  // --metrics-use-ssl-mutual: the same for the metrics port.
+  Tls metrics_tls;
+  bool help = false;  // --help
 };
 
 // Parses `args` (without the program name). Accepts --flag=value and --flag value; booleans also

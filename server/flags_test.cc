@@ -47,6 +47,9 @@ TEST(ParseServerFlagsTest, OnlyTheRepositoryGivesEveryDefault) {
   EXPECT_EQ(flags->model_control_mode, "none");
   EXPECT_TRUE(flags->load_models.empty());
   EXPECT_EQ(flags->repository_poll_secs, 15);
+  EXPECT_EQ(flags->limits.max_input_elements, 67108864);
+  EXPECT_EQ(flags->limits.max_request_elements, 134217728);
+  EXPECT_EQ(flags->limits.max_queued_bytes_per_model, 1073741824);
   EXPECT_FALSE(flags->help);
 }
 
@@ -141,6 +144,9 @@ TEST(ParseServerFlagsTest, SetsEveryFlag) {
       "--exit-timeout-secs=86400",
       "--drain-period-secs=3600",
       "--grpc-max-message-bytes=1024",
+      "--max-input-elements=10",
+      "--max-request-elements=0",
+      "--max-queued-bytes-per-model=4096",
       "--help=false",
   });
   ASSERT_TRUE(flags.ok()) << flags.status();
@@ -158,6 +164,9 @@ TEST(ParseServerFlagsTest, SetsEveryFlag) {
   EXPECT_EQ(flags->exit_timeout_secs, 86400);
   EXPECT_EQ(flags->drain_period_secs, 3600);
   EXPECT_EQ(flags->grpc_max_message_bytes, 1024);
+  EXPECT_EQ(flags->limits.max_input_elements, 10);
+  EXPECT_EQ(flags->limits.max_request_elements, 0);
+  EXPECT_EQ(flags->limits.max_queued_bytes_per_model, 4096);
   EXPECT_FALSE(flags->help);
 
   absl::StatusOr<ServerFlags> largest = ParseServerFlags(
@@ -165,6 +174,39 @@ TEST(ParseServerFlagsTest, SetsEveryFlag) {
   ASSERT_TRUE(largest.ok()) << largest.status();
   EXPECT_EQ(largest->grpc_max_message_bytes, 2147483647);
   EXPECT_EQ(largest->exit_timeout_secs, 0);
+}
+
+TEST(ParseServerFlagsTest, TlsFlagsOfBothPorts) {
+  absl::StatusOr<ServerFlags> flags =
+      ParseServerFlags({kRepository, "--grpc-use-ssl", "--grpc-server-cert=/tls/server.pem",
+                        "--grpc-server-key=/tls/server.key", "--grpc-root-cert=/tls/ca.pem",
+                        "--grpc-use-ssl-mutual=true", "--metrics-use-ssl",
+                        "--metrics-server-cert=/tls/m.pem", "--metrics-server-key=/tls/m.key"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_TRUE(flags->grpc_tls.enabled);
+  EXPECT_EQ(flags->grpc_tls.server_cert, "/tls/server.pem");
+  EXPECT_EQ(flags->grpc_tls.server_key, "/tls/server.key");
+  EXPECT_EQ(flags->grpc_tls.root_cert, "/tls/ca.pem");
+  EXPECT_TRUE(flags->grpc_tls.verify_clients);
+  EXPECT_TRUE(flags->metrics_tls.enabled);
+  EXPECT_EQ(flags->metrics_tls.server_cert, "/tls/m.pem");
+  EXPECT_EQ(flags->metrics_tls.server_key, "/tls/m.key");
+  EXPECT_FALSE(flags->metrics_tls.verify_clients);
+
+  absl::StatusOr<ServerFlags> plain = ParseServerFlags({kRepository});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->grpc_tls.enabled);
+  EXPECT_FALSE(plain->metrics_tls.enabled);
+}
+
+TEST(ParseServerFlagsTest, TlsFlagsThatDisagreeAreNamed) {
+  EXPECT_THAT(ParseError({kRepository, "--grpc-use-ssl", "--grpc-server-key=/k"}),
+              HasSubstr("'--grpc-use-ssl' needs --grpc-server-cert and --grpc-server-key"));
+  EXPECT_THAT(ParseError({kRepository, "--grpc-use-ssl-mutual"}),
+              HasSubstr("'--grpc-use-ssl-mutual' needs --grpc-use-ssl"));
+  EXPECT_THAT(ParseError({kRepository, "--metrics-use-ssl", "--metrics-server-cert=/c",
+                          "--metrics-server-key=/k", "--metrics-use-ssl-mutual"}),
+              HasSubstr("'--metrics-use-ssl-mutual' needs --metrics-root-cert"));
 }
 
 TEST(ParseServerFlagsTest, HttpBodyLimitFollowsTheGrpcLimitUnlessGiven) {
@@ -225,6 +267,9 @@ TEST(ParseServerFlagsTest, OutOfRangeOrMalformedNumbersNameFlagAndValue) {
       {"grpc-max-message-bytes", "1023"},
       {"grpc-max-message-bytes", "2147483648"},
       {"grpc-max-message-bytes", "lots"},
+      {"max-input-elements", "-1"},
+      {"max-request-elements", "many"},
+      {"max-queued-bytes-per-model", "1e9"},
   };
   for (const auto& [flag, value] : bad) {
     EXPECT_THAT(ParseError({kRepository, "--" + flag + "=" + value}),
@@ -269,13 +314,37 @@ TEST(ParseServerFlagsTest, PositionalArgumentIsRefused) {
 
 TEST(ServerUsageTest, ListsEveryFlagWithItsDefault) {
   const std::string usage = ServerUsage();
-  for (const char* flag :
-       {"--model-repository=VALUE", "--grpc-address=VALUE", "--grpc-port=VALUE",
-        "--allow-http[=true|false]", "--http-address=VALUE", "--http-port=VALUE",
-        "--http-thread-count=VALUE", "--http-max-body-bytes=VALUE", "--allow-metrics[=true|false]",
-        "--metrics-address=VALUE", "--metrics-port=VALUE", "--exit-timeout-secs=VALUE",
-        "--drain-period-secs=VALUE", "--grpc-max-message-bytes=VALUE", "--model-control-mode=VALUE",
-        "--load-model=VALUE", "--repository-poll-secs=VALUE", "--help[=true|false]"}) {
+  for (const char* flag : {"--model-repository=VALUE",
+                           "--grpc-address=VALUE",
+                           "--grpc-port=VALUE",
+                           "--allow-http[=true|false]",
+                           "--http-address=VALUE",
+                           "--http-port=VALUE",
+                           "--http-thread-count=VALUE",
+                           "--http-max-body-bytes=VALUE",
+                           "--allow-metrics[=true|false]",
+                           "--metrics-address=VALUE",
+                           "--metrics-port=VALUE",
+                           "--exit-timeout-secs=VALUE",
+                           "--drain-period-secs=VALUE",
+                           "--grpc-max-message-bytes=VALUE",
+                           "--model-control-mode=VALUE",
+                           "--load-model=VALUE",
+                           "--repository-poll-secs=VALUE",
+                           "--max-input-elements=VALUE",
+                           "--max-request-elements=VALUE",
+                           "--max-queued-bytes-per-model=VALUE",
+                           "--grpc-use-ssl[=true|false]",
+                           "--grpc-server-cert=VALUE",
+                           "--grpc-server-key=VALUE",
+                           "--grpc-root-cert=VALUE",
+                           "--grpc-use-ssl-mutual[=true|false]",
+                           "--metrics-use-ssl[=true|false]",
+                           "--metrics-server-cert=VALUE",
+                           "--metrics-server-key=VALUE",
+                           "--metrics-root-cert=VALUE",
+                           "--metrics-use-ssl-mutual[=true|false]",
+                           "--help[=true|false]"}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
   EXPECT_THAT(usage, HasSubstr("Usage: speech_server --model-repository=PATH"));

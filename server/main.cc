@@ -3,15 +3,19 @@
 // down gracefully on SIGINT or SIGTERM (drain, refuse, finish what it accepted, exit 0).
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
 
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -45,8 +49,50 @@ int WaitForStop(const sigset_t& signals) {
   return signal;
 }
 
+// The contents of the PEM file `path`, given by flag `flag`; an error naming both if unreadable.
+absl::StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  const std::string contents((std::istreambuf_iterator<char>(file)),
+                             std::istreambuf_iterator<char>());
+  if (!file.is_open() || contents.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("flag '--", flag, "': cannot read a PEM file at '", path, "'"));
+  }
+  return contents;
+}
+
+// Plain gRPC, or TLS with the flags' certificate, key and (to verify clients) root.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> GrpcCredentials(
+    const ServerFlags::Tls& tls) {
+  if (!tls.enabled) return grpc::InsecureServerCredentials();
+  absl::StatusOr<std::string> cert = ReadPemFile("grpc-server-cert", tls.server_cert);
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadPemFile("grpc-server-key", tls.server_key);
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options(
+      tls.verify_clients ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                         : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+  if (tls.verify_clients) {
+    absl::StatusOr<std::string> root = ReadPemFile("grpc-root-cert", tls.root_cert);
+    if (!root.ok()) return root.status();
+    options.pem_root_certs = *std::move(root);
+  }
+  options.pem_key_cert_pairs.push_back({*std::move(key), *std::move(cert)});
+  return grpc::SslServerCredentials(options);
+}
+
 int Run(const ServerFlags& flags) {
   const sigset_t stop_signals = BlockStopSignals();
+  // A peer that closes a TLS connection while the server writes to it (OpenSSL writes with
+  // write(), not send(MSG_NOSIGNAL)) must cost that connection, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  // Before the models load: a bad certificate path fails at once.
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> grpc_credentials =
+      GrpcCredentials(flags.grpc_tls);
+  if (!grpc_credentials.ok()) {
+    std::cerr << "error: " << grpc_credentials.status().message() << std::endl;
+    return 1;
+  }
   // Statistics are kept even without --allow-metrics: the ModelStatistics RPC reports them.
   MetricsCatalog::Options metrics_options;
   metrics_options.gpu_metrics = flags.allow_metrics;
@@ -93,6 +139,13 @@ int Run(const ServerFlags& flags) {
     http_options.address = flags.metrics_address;
     http_options.port = flags.metrics_port;
     http_options.render = [catalog = metrics->get()] { return catalog->Expose(); };
+    if (flags.metrics_tls.enabled) {
+      http_options.tls_cert_path = flags.metrics_tls.server_cert;
+      http_options.tls_key_path = flags.metrics_tls.server_key;
+      if (flags.metrics_tls.verify_clients) {
+        http_options.tls_client_ca_path = flags.metrics_tls.root_cert;
+      }
+    }
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> http =
         MetricsHttpServer::Create(std::move(http_options));
     if (!http.ok()) {
@@ -103,9 +156,11 @@ int Run(const ServerFlags& flags) {
     std::cerr << "metrics: " << (*metrics)->gpu_count() << " GPU(s) reported through NVML"
               << std::endl;
     std::cout << "Started Metrics Service at " << flags.metrics_address << ":"
-              << metrics_http->port() << std::endl;
+              << metrics_http->port() << (flags.metrics_tls.enabled ? " (TLS)" : "") << std::endl;
   }
-  InferenceCore core(repository->get(), InferenceCore::Options());
+  InferenceCore::Options core_options;
+  core_options.limits = flags.limits;
+  InferenceCore core(repository->get(), std::move(core_options));
   // Before the gRPC service, whose line tells scripts that the server is up.
   std::unique_ptr<HttpService> http;
   if (flags.allow_http) {
@@ -129,7 +184,7 @@ int Run(const ServerFlags& flags) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(absl::StrCat(flags.grpc_address, ":", flags.grpc_port),
-                           grpc::InsecureServerCredentials(), &port);
+                           *grpc_credentials, &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(flags.grpc_max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(flags.grpc_max_message_bytes));
   builder.RegisterService(&service);
@@ -144,6 +199,7 @@ int Run(const ServerFlags& flags) {
   health->SetServingStatus(all_ready);
   health->SetServingStatus("inference.GRPCInferenceService", all_ready);
   std::cout << "Started GRPCInferenceService at " << flags.grpc_address << ":" << port
+            << (flags.grpc_tls.enabled ? " (TLS)" : "")
             << (all_ready ? "" : " (some models failed to load)") << std::endl;
 
   const int signal = WaitForStop(stop_signals);

@@ -204,7 +204,10 @@ the shape a client sees (the config's reshape applied); shapes and datatypes mus
 Progress goes to stderr, the table to stdout, the rows to --csv.
 
 Server and model:
-  -u, --url=HOST:PORT             gRPC address of the server (default localhost:8001).
+  -u, --url=HOST:PORT             gRPC address of the server (default localhost:8001). A
+                                  comma-separated list of replicas' IP:PORT addresses, or a DNS
+                                  name with several addresses, spreads requests round-robin;
+                                  UNAVAILABLE is retried on another replica.
   -m, --model=NAME                Model to check (required).
   --model-repository=DIR          The repository holding the model's files (required).
   -x, --model-version=V           Version to check, sent to the server and read from DIR

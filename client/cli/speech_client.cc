@@ -57,7 +57,9 @@ Commands:
                           server's time per model of the pipeline.
 
 Common flags (--flag=value and --flag value both work):
-  --url=HOST:PORT         Server address (default localhost:8001).
+  --url=HOST:PORT         Server address (default localhost:8001). A comma-separated list of
+                          replicas' IP:PORT addresses, or a DNS name with several addresses,
+                          spreads calls round-robin; UNAVAILABLE is retried on another replica.
   --timeout-ms=T          Deadline of each RPC in milliseconds (default 30000).
   --connect-timeout-ms=T  How long to wait for the connection (default 5000); a refused
                           connection fails at once.

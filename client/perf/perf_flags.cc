@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -61,6 +62,12 @@ absl::Status ParseTargetFlags(const CommandLine& args, PerfFlags* flags) {
   }
   flags->url = args.GetString(
       "url", flags->protocol == Protocol::kHttp ? kDefaultHttpUrl : kDefaultGrpcUrl);
+  // Only the gRPC client balances over replicas.
+  if (flags->protocol == Protocol::kHttp && absl::StrContains(flags->url, ',')) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("flag --url (-u) takes one address with -i http; got \"", flags->url,
+                     "\" (a list of replicas is for -i grpc)"));
+  }
   return absl::OkStatus();
 }
 
@@ -293,7 +300,10 @@ Target and model:
                                   configuration and statistics are read over the same protocol.
   -u, --url=HOST:PORT             Address of the server for that protocol (default
                                   localhost:8001 for grpc, localhost:8000 for http; http also
-                                  takes http://HOST:PORT).
+                                  takes http://HOST:PORT). For grpc, a comma-separated list of
+                                  replicas' IP:PORT addresses, or a DNS name with several
+                                  addresses, spreads requests round-robin; UNAVAILABLE is
+                                  retried on another replica.
   --connect-timeout-ms=MS         How long to wait for the server to answer (default 10000).
   --request-timeout-ms=MS         Deadline of each inference request (default 30000).
 

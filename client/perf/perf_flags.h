@@ -38,7 +38,8 @@ struct PerfFlags {
   bool help = false;
   Protocol protocol = Protocol::kGrpc;
   // The server's address for `protocol`; when -u is not given, kDefaultGrpcUrl or
-  // kDefaultHttpUrl.
+  // kDefaultHttpUrl. For grpc it may be a comma-separated list of replicas (see
+  // InferenceClient::Options::target); for http it is one address.
   std::string url = kDefaultGrpcUrl;
   PerfInputOptions inputs;  // model, version, batch size, shapes, data ...
   LoadMode mode = LoadMode::kConcurrency;

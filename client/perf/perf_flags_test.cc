@@ -101,6 +101,18 @@ TEST(ParsePerfFlagsTest, ProtocolPicksTheDefaultUrl) {
   EXPECT_EQ(flags->url, "http://h:9000");
 }
 
+TEST(ParsePerfFlagsTest, AListOfReplicasIsForGrpcOnly) {
+  auto flags = Parse({"-m", "identity", "-u", "127.0.0.1:8001,127.0.0.1:8011"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->url, "127.0.0.1:8001,127.0.0.1:8011");
+
+  flags = Parse({"-m", "identity", "-i", "http", "-u", "127.0.0.1:8000,127.0.0.1:8010"});
+  EXPECT_EQ(flags.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(flags.status().message(),
+            "flag --url (-u) takes one address with -i http; got \"127.0.0.1:8000,127.0.0.1:8010\" "
+            "(a list of replicas is for -i grpc)");
+}
+
 TEST(ParsePerfFlagsTest, BadProtocolNamesTheFlagAndWhatItTakes) {
   for (const char* bad : {"rest", "", "grpcs"}) {
     auto flags = Parse({"-m", "identity", "-i", bad});

@@ -72,6 +72,10 @@ class ModelSpec:
     dynamic_batching: bool = False
     preferred_batch_sizes: Optional[Sequence[int]] = None
     max_queue_delay_us: Optional[int] = None
+    # default_queue_policy.max_queue_size: past it a request is refused at
+    # once with UNAVAILABLE, so that overload cannot grow the queue (and the
+    # server's memory) without bound. None writes no policy (unbounded).
+    max_queue_size: Optional[int] = 256
     # Triton instance kind: KIND_CPU or KIND_GPU.
     instance_kind: str = "KIND_CPU"
     # A `model_warmup` block's body (Triton text format), when the server's
@@ -215,6 +219,9 @@ def render_config(spec: ModelSpec) -> str:
         if spec.max_queue_delay_us is not None:
             body.append(
                 f"  max_queue_delay_microseconds: {spec.max_queue_delay_us}")
+        if spec.max_queue_size is not None:
+            body.append("  default_queue_policy {\n"
+                        f"    max_queue_size: {spec.max_queue_size}\n  }}")
         lines.append("dynamic_batching {\n" + "\n".join(body) + "\n}")
     for key, value in sorted((spec.parameters or {}).items()):
         lines.append(f'parameters {{\n  key: "{key}"\n'

@@ -254,6 +254,7 @@ class InferenceCoreTest : public ::testing::Test {
     core_options.server_name = "test-server";
     core_options.server_version = "9.8.7";
     core_options.clock = &clock_;
+    core_options.limits = limits_;
     core_ = std::make_unique<InferenceCore>(repository_.get(), core_options);
   }
 
@@ -271,6 +272,7 @@ class InferenceCoreTest : public ::testing::Test {
 
   // The repository's model control mode (set before Load).
   ModelControlMode control_mode_ = ModelControlMode::kNone;
+  RequestLimits limits_;  // given to the core by Load
 
   // Declared in the order they must be built; destroyed in reverse, so that the repository (its
   // batchers and stats) goes before the catalog, the clock and the factory it borrows.

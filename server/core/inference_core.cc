@@ -66,8 +66,12 @@ void InferenceCore::StartInference(const inference::ModelInferRequest* message, 
   ModelStats* stats = served->stats.get();
   auto request = std::make_unique<InferenceRequest>();
   // Lent until the reply is encoded: the inputs are read in place, the outputs written there.
-  absl::StatusOr<SharedMemoryTensors> lent = LendSharedMemory(*message, shared_memory_);
-  absl::Status decoded = lent.status();
+  absl::Status decoded = CheckElementLimits(*message, options_.limits);
+  absl::StatusOr<SharedMemoryTensors> lent = SharedMemoryTensors();
+  if (decoded.ok()) {
+    lent = LendSharedMemory(*message, shared_memory_);
+    decoded = lent.status();
+  }
   if (decoded.ok()) {
     decoded = DecodeInferRequest(*message, served->config, request.get(), lent->inputs);
   }
@@ -79,11 +83,31 @@ void InferenceCore::StartInference(const inference::ModelInferRequest* message, 
     return done(absl::Status(
         decoded.code(), absl::StrCat("model '", message->model_name(), "': ", decoded.message())));
   }
+  // Held from here until the reply; refused, as a full queue is, past the model's limit.
+  const int64_t bytes = InputBytes(*request);
+  const int64_t max_bytes = options_.limits.max_queued_bytes_per_model;
+  const int64_t queued = served->queued_input_bytes.fetch_add(bytes) + bytes;
+  if (max_bytes > 0 && queued > max_bytes) {
+    served->queued_input_bytes.fetch_sub(bytes);
+    *lent = SharedMemoryTensors();
+    if (bytes > max_bytes) {  // never fits, so no retry can help
+      if (stats != nullptr) stats->RecordFailure(FailureReason::kOther, start, clock->Now());
+      return done(absl::InvalidArgumentError(
+          absl::StrCat("model '", message->model_name(), "': the request's ", bytes,
+                       " input bytes are more than a model may hold queued, ", max_bytes,
+                       " (--max-queued-bytes-per-model)")));
+    }
+    if (stats != nullptr) stats->RecordFailure(FailureReason::kRejected, start, clock->Now());
+    return done(absl::ResourceExhaustedError(
+        absl::StrCat("model '", message->model_name(), "': its queued requests would hold ", queued,
+                     " input bytes with this request's ", bytes, "; the limit is ", max_bytes,
+                     " (--max-queued-bytes-per-model); retry later")));
+  }
   request->deadline = call.deadline;
   request->is_cancelled = std::move(call.is_cancelled);
   // The lambda holds the only reference: a copy left here could keep the regions lent past the
   // reply when the request completes before StartInference returns.
-  request->on_complete = [message, response, served, stats, start, clock,
+  request->on_complete = [message, response, served, stats, start, clock, bytes,
                           shared_memory =
                               std::make_shared<const SharedMemoryTensors>(*std::move(lent)),
                           done = std::move(done)](std::unique_ptr<InferenceRequest> finished,
@@ -97,6 +121,7 @@ void InferenceCore::StartInference(const inference::ModelInferRequest* message, 
       }
     }
     if (stats != nullptr) stats->RecordCompletion(*finished, status, start, clock->Now());
+    served->queued_input_bytes.fetch_sub(bytes);
     shared_memory.reset();  // as above: back before the reply
     done(std::move(status));
   };

@@ -15,6 +15,7 @@
 #include "batcher/clock.h"
 #include "proto/grpc_service.pb.h"
 #include "server/core/in_flight_counter.h"
+#include "server/core/request_limits.h"
 #include "server/repository/model_repository.h"
 #include "server/shared_memory/shared_memory_registry.h"
 
@@ -37,11 +38,15 @@ class InferenceCore {
     std::string server_version = "0.1.0";
     // Stamps each request's start and end (its duration in metrics and statistics).
     Clock* clock = RealClock::Get();
+    // Checked on every inference request before it is decoded and before it is queued.
+    RequestLimits limits;
   };
 
   InferenceCore(ModelRepository* repository, Options options);
 
-  // Decodes `message`, checks the model's input constraints, hands it to its model's batcher and,
+  // Checks `message` against the element limits, decodes it, checks the model's input
+  // constraints and the model's queued bytes (RESOURCE_EXHAUSTED past them), hands it to its
+  // model's batcher and,
   // once it is done, fills `response` and calls `done` exactly once (possibly before returning,
   // for requests refused at once: UNAVAILABLE once RefuseNewRequests was called).
   // `message` and `response` must stay valid until `done` runs. Records the outcome in the

@@ -126,6 +126,69 @@ TEST_F(InferenceCoreTest, DrainingThenRefusingNewRequests) {
   EXPECT_EQ(accepted_response.raw_output_contents(0), message.raw_input_contents(0));
 }
 
+TEST_F(InferenceCoreTest, RequestOverTheElementLimitIsRefusedAndCounted) {
+  limits_.max_input_elements = 5;
+  LoadStandardRepository();
+  const inference::ModelInferRequest message = EchoRequest(2);  // AUDIO: 2 x 3 elements
+  inference::ModelInferResponse response;
+  Outcome outcome;
+  core_->StartInference(&message, CallContext(), &response, outcome.Callback());
+  ASSERT_TRUE(outcome.done.HasBeenNotified());
+  EXPECT_THAT(outcome.status,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("model 'echo'"), HasSubstr("input 'AUDIO' has 6 elements"),
+                             HasSubstr("limit is 5 per input (--max-input-elements)"))));
+  EXPECT_EQ(Statistics("echo", "2").inference_stats().fail().count(), 1u);
+}
+
+// Requests held in execution and in the queue count against the model's queued bytes until they
+// are answered; one that would pass the limit is refused at once, and the bytes come back.
+TEST_F(InferenceCoreTest, QueuedBytesPastTheModelLimitAreRefusedUntilRequestsFinish) {
+  const inference::ModelInferRequest message = EchoRequest(1);  // 12 + 4 input bytes
+  limits_.max_queued_bytes_per_model = 40;
+  LoadStandardRepository();
+  const size_t warm_ups = factory_.batch_rows("echo").size();
+  factory_.Hold("echo");
+  inference::ModelInferResponse responses[4];
+  Outcome outcomes[4];
+  core_->StartInference(&message, CallContext(), &responses[0], outcomes[0].Callback());
+  factory_.WaitForExecutions("echo", warm_ups + 1);
+  core_->StartInference(&message, CallContext(), &responses[1], outcomes[1].Callback());
+  core_->StartInference(&message, CallContext(), &responses[2], outcomes[2].Callback());
+  ASSERT_TRUE(outcomes[2].done.HasBeenNotified());
+  EXPECT_THAT(outcomes[2].status,
+              StatusIs(absl::StatusCode::kResourceExhausted,
+                       AllOf(HasSubstr("model 'echo'"), HasSubstr("hold 48 input bytes"),
+                             HasSubstr("limit is 40 (--max-queued-bytes-per-model)"))));
+  EXPECT_FALSE(outcomes[0].done.HasBeenNotified());
+  EXPECT_FALSE(outcomes[1].done.HasBeenNotified());
+  factory_.Release("echo");
+  outcomes[0].done.WaitForNotification();
+  outcomes[1].done.WaitForNotification();
+  EXPECT_TRUE(outcomes[0].status.ok()) << outcomes[0].status;
+  EXPECT_TRUE(outcomes[1].status.ok()) << outcomes[1].status;
+  core_->StartInference(&message, CallContext(), &responses[3], outcomes[3].Callback());
+  outcomes[3].done.WaitForNotification();
+  EXPECT_TRUE(outcomes[3].status.ok()) << outcomes[3].status;
+  const inference::ModelStatistics stats = Statistics("echo", "2");
+  EXPECT_EQ(stats.inference_stats().success().count(), 3u);
+  EXPECT_EQ(stats.inference_stats().fail().count(), 1u);
+}
+
+TEST_F(InferenceCoreTest, RequestThatAloneIsOverTheQueuedBytesLimitIsInvalid) {
+  const inference::ModelInferRequest message = EchoRequest(2);  // 24 + 8 input bytes
+  limits_.max_queued_bytes_per_model = 30;
+  LoadStandardRepository();
+  inference::ModelInferResponse response;
+  Outcome outcome;
+  core_->StartInference(&message, CallContext(), &response, outcome.Callback());
+  ASSERT_TRUE(outcome.done.HasBeenNotified());
+  EXPECT_THAT(outcome.status,
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("32 input bytes are more than a model may hold queued, 30"),
+                             ::testing::Not(HasSubstr("retry")))));
+}
+
 TEST_F(InferenceCoreTest, InferenceOnANamedVersion) {
   LoadStandardRepository();
   inference::ModelInferRequest message = EchoRequest(1);

@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -37,6 +38,30 @@ template <typename Wire>
 void Borrow(const google::protobuf::RepeatedField<Wire>& values, InputTensor* tensor) {
   tensor->data = reinterpret_cast<const char*>(values.data());
   tensor->byte_size = values.size() * sizeof(Wire);
+}
+
+// The InferTensorContents field that carries `type`'s values, for error messages.
+const char* TypedContentsField(inference::DataType type) {
+  switch (type) {
+    case inference::TYPE_FP32:
+      return "fp32_contents";
+    case inference::TYPE_FP64:
+      return "fp64_contents";
+    case inference::TYPE_INT64:
+      return "int64_contents";
+    case inference::TYPE_INT32:
+    case inference::TYPE_INT16:
+    case inference::TYPE_INT8:
+      return "int_contents";
+    case inference::TYPE_UINT8:
+      return "uint_contents";
+    case inference::TYPE_BOOL:
+      return "bool_contents";
+    case inference::TYPE_STRING:
+      return "bytes_contents";
+    default:
+      return "contents";
+  }
 }
 
 // Points `tensor` at the typed contents of `input` (converting where the wire type is wider).
@@ -270,22 +295,37 @@ absl::Status DecodeInferRequest(const inference::ModelInferRequest& message,
       absl::StatusOr<int64_t> count = TakeTypedContents(input, request, &tensor);
       if (!count.ok()) return count.status();
       if (*count != elements) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("input '", spec.name(), "': contents hold ", *count, " values; shape ",
-                         ShapeToString(tensor.shape), " needs ", elements));
+        // Named by field: values sent in another type's field are a common client mistake.
+        return absl::InvalidArgumentError(absl::StrCat(
+            "input '", spec.name(), "': ", TypedContentsField(tensor.type), " hold ", *count,
+            " values; shape ", ShapeToString(tensor.shape), " needs ", elements));
       }
     }
     request->inputs.push_back(std::move(tensor));
   }
   request->batch_rows = batch_rows;
+  // Each configured output at most once (as Triton: a second entry would leave unclear whose
+  // parameters, such as a shared-memory region, apply). Linear in the requested outputs.
+  std::vector<bool> requested(config.output_size(), false);
   for (const auto& wanted : message.outputs()) {
-    bool known = false;
-    for (const inference::ModelOutput& spec : config.output())
-      known |= spec.name() == wanted.name();
-    if (!known) {
+    int found = -1;
+    for (int s = 0; s < config.output_size(); ++s) {
+      if (config.output(s).name() == wanted.name()) found = s;
+    }
+    if (found < 0) {
       return absl::InvalidArgumentError(absl::StrCat("unknown output '", wanted.name(),
                                                      "' requested; model '", config.name(),
                                                      "' has outputs ", Names(config.output())));
+    }
+    if (requested[found]) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("output '", wanted.name(), "' is requested twice"));
+    }
+    requested[found] = true;
+    // Refused as REST refuses it: sending the plain tensor instead would be misread as classes.
+    if (wanted.parameters().count("classification") > 0) {
+      return absl::UnimplementedError(absl::StrCat(
+          "output '", wanted.name(), "': the classification extension is not supported"));
     }
   }
   request->id = message.id();

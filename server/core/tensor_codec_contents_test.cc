@@ -259,7 +259,7 @@ TEST(DecodeInferRequestTest, TypedContentsInTheWrongFieldAreRefused) {
   x->mutable_contents()->add_int_contents(2);
   EXPECT_THAT(Decode(message, config),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("input 'X'"), HasSubstr("contents hold 0 values"),
+                       AllOf(HasSubstr("input 'X': fp32_contents hold 0 values"),
                              HasSubstr("shape [2] needs 2"))));
 }
 

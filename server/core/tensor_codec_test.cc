@@ -179,6 +179,27 @@ TEST(DecodeInferRequestTest, UnknownRequestedOutputIsRefused) {
                              HasSubstr("has outputs [TEXT, TEXT_LENGTH]"))));
 }
 
+TEST(DecodeInferRequestTest, OutputRequestedTwiceIsRefused) {
+  const inference::ModelConfig config = BatchingConfig();
+  inference::ModelInferRequest message = BatchingRequest(1);
+  message.add_outputs()->set_name("TEXT");
+  message.add_outputs()->set_name("TEXT_LENGTH");
+  message.add_outputs()->set_name("TEXT");
+  EXPECT_THAT(Decode(message, config), StatusIs(absl::StatusCode::kInvalidArgument,
+                                                HasSubstr("output 'TEXT' is requested twice")));
+}
+
+TEST(DecodeInferRequestTest, ClassificationOfAnOutputIsUnimplemented) {
+  const inference::ModelConfig config = BatchingConfig();
+  inference::ModelInferRequest message = BatchingRequest(1);
+  auto* output = message.add_outputs();
+  output->set_name("TEXT");
+  (*output->mutable_parameters())["classification"].set_int64_param(3);
+  EXPECT_THAT(Decode(message, config),
+              StatusIs(absl::StatusCode::kUnimplemented,
+                       HasSubstr("output 'TEXT': the classification extension is not supported")));
+}
+
 // ---- Validation: datatypes ----
 
 TEST(DecodeInferRequestTest, WrongDatatypeIsRefused) {

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "server/grpc/call_context.h"
+#include "server/grpc/raw_messages.h"
 #include "server/grpc/status_util.h"
 #include "server/grpc/stream_infer_reactor.h"
 
@@ -16,14 +17,18 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// A unary reactor counted in `calls` until gRPC is done with it; owns itself.
-class CountedUnaryReactor final : public grpc::ServerUnaryReactor {
+// A ModelInfer call's reactor, with the call's request and response, counted in `calls` until
+// gRPC is done with it; owns itself.
+class InferReactor final : public grpc::ServerUnaryReactor {
  public:
-  explicit CountedUnaryReactor(InFlightCounter* calls) : calls_(calls) { calls_->Enter(); }
+  explicit InferReactor(InFlightCounter* calls) : calls_(calls) { calls_->Enter(); }
   void OnDone() override {
     calls_->Leave();
     delete this;
   }
+
+  inference::ModelInferRequest request;
+  inference::ModelInferResponse response;
 
  private:
   InFlightCounter* const calls_;
@@ -136,16 +141,24 @@ grpc::ServerUnaryReactor* InferenceService::CudaSharedMemoryUnregister(
 }
 
 grpc::ServerUnaryReactor* InferenceService::ModelInfer(grpc::CallbackServerContext* context,
-                                                       const inference::ModelInferRequest* request,
-                                                       inference::ModelInferResponse* response) {
-  auto* reactor = new CountedUnaryReactor(&inference_calls_);
-  core_->StartInference(request, CallContextOf(context), response,
-                        [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
+                                                       const grpc::ByteBuffer* request,
+                                                       grpc::ByteBuffer* response) {
+  auto* reactor = new InferReactor(&inference_calls_);
+  const absl::Status parsed = ParseInferRequest(*request, &reactor->request);
+  if (!parsed.ok()) {
+    reactor->Finish(ToGrpcStatus(parsed));
+    return reactor;
+  }
+  core_->StartInference(&reactor->request, CallContextOf(context), &reactor->response,
+                        [reactor, response](absl::Status status) {
+                          if (status.ok()) status = SerializeReply(reactor->response, response);
+                          reactor->Finish(ToGrpcStatus(status));
+                        });
   return reactor;
 }
 
-grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
-InferenceService::ModelStreamInfer(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* InferenceService::ModelStreamInfer(
+    grpc::CallbackServerContext* context) {
   return new StreamInferReactor(core_, context, &inference_calls_);
 }
 

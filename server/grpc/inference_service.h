@@ -11,9 +11,31 @@
 
 namespace speech {
 
+// The generated CallbackService with ModelInfer and ModelStreamInfer raw (gRPC takes a method
+// one way or the other): they parse their requests themselves (server/grpc/raw_messages.h), so
+// that a request that does not parse is answered like any other bad request.
+namespace inference_service_internal {
+using S = inference::GRPCInferenceService;
+using Base = S::WithCallbackMethod_ServerLive<
+    S::WithCallbackMethod_ServerReady<S::WithCallbackMethod_ModelReady<
+        S::WithCallbackMethod_ServerMetadata<S::WithCallbackMethod_ModelMetadata<
+            S::WithRawCallbackMethod_ModelInfer<S::WithRawCallbackMethod_ModelStreamInfer<
+                S::WithCallbackMethod_ModelConfig<S::WithCallbackMethod_ModelStatistics<
+                    S::WithCallbackMethod_RepositoryIndex<S::WithCallbackMethod_RepositoryModelLoad<
+                        S::WithCallbackMethod_RepositoryModelUnload<
+                            S::WithCallbackMethod_SystemSharedMemoryStatus<
+                                S::WithCallbackMethod_SystemSharedMemoryRegister<
+                                    S::WithCallbackMethod_SystemSharedMemoryUnregister<
+                                        S::WithCallbackMethod_CudaSharedMemoryStatus<
+                                            S::WithCallbackMethod_CudaSharedMemoryRegister<
+                                                S::WithCallbackMethod_CudaSharedMemoryUnregister<
+                                                    S::Service>>>>>>>>>>>>>>>>>>;
+}  // namespace inference_service_internal
+using InferenceServiceBase = inference_service_internal::Base;
+
 // Thread-safe: gRPC calls the handlers from many threads. Borrows the core, which must outlive
 // the service and every call in flight.
-class InferenceService final : public inference::GRPCInferenceService::CallbackService {
+class InferenceService final : public InferenceServiceBase {
  public:
   explicit InferenceService(InferenceCore* core) : core_(core) {}
 
@@ -70,11 +92,14 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
       grpc::CallbackServerContext* context,
       const inference::CudaSharedMemoryUnregisterRequest* request,
       inference::CudaSharedMemoryUnregisterResponse* response) override;
+  // A ModelInferRequest in, a ModelInferResponse out; INVALID_ARGUMENT when the request does
+  // not parse.
   grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* context,
-                                       const inference::ModelInferRequest* request,
-                                       inference::ModelInferResponse* response) override;
-  grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
-  ModelStreamInfer(grpc::CallbackServerContext* context) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  // ModelInferRequests in, ModelStreamInferResponses out (stream_infer_reactor.h).
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* ModelStreamInfer(
+      grpc::CallbackServerContext* context) override;
 
   // Waits until every ModelInfer and ModelStreamInfer call has sent its final status (or is
   // gone), or `timeout` passed; true when none is left. For a shutdown, after the core refused

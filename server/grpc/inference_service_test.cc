@@ -339,6 +339,17 @@ TEST_F(InferenceServiceTest, ModelInferRefusesBadRequestsUncomputed) {
   EXPECT_THAT(factory_.batch_rows(kIdentity), ElementsAre(kWarmupRows));
 }
 
+// gRPC's own parsing would answer UNIMPLEMENTED with no message; the service parses it itself.
+TEST_F(InferenceServiceTest, ModelInferRefusesARequestThatDoesNotParse) {
+  inference::ModelInferRequest request = IdentityRequest("a", 1);
+  request.mutable_inputs(0)->set_name("IN\xffPUT0");  // proto3 strings must be UTF-8
+  inference::ModelInferResponse response;
+  const grpc::Status status = Infer(request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("is not a valid inference.ModelInferRequest"));
+  EXPECT_THAT(factory_.batch_rows(kIdentity), ElementsAre(kWarmupRows));
+}
+
 // The client's deadline reaches the batcher: a request still queued when it passes is answered
 // by the server at once (while the model is still busy) and never computed.
 TEST_F(InferenceServiceTest, RequestQueuedPastItsDeadlineIsDroppedUncomputed) {

@@ -1,7 +1,8 @@
 // ModelStreamInfer: a bidirectional stream of inference requests. Each request read is started
 // at once (so a stream keeps several in flight and they batch like unary calls); responses are
 // written as requests finish, in completion order, each carrying its request's id. A request that
-// fails gets a response with `error_message` set and the stream stays open.
+// fails gets a response with `error_message` set and the stream stays open; so does one that does
+// not parse (raw_messages.h), whose response can echo no id.
 #ifndef SPEECH_SERVER_GRPC_STREAM_INFER_REACTOR_H_
 #define SPEECH_SERVER_GRPC_STREAM_INFER_REACTOR_H_
 
@@ -20,8 +21,7 @@ namespace speech {
 
 // Owns itself: created by the gRPC service for each stream, deleted by gRPC's OnDone. Thread-safe:
 // completions arrive from instance threads while gRPC delivers reads and writes.
-class StreamInferReactor : public grpc::ServerBidiReactor<inference::ModelInferRequest,
-                                                          inference::ModelStreamInferResponse> {
+class StreamInferReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   // Counted in `calls` (when not null) until OnDone.
   StreamInferReactor(InferenceCore* core, grpc::CallbackServerContext* context,
@@ -36,7 +36,8 @@ class StreamInferReactor : public grpc::ServerBidiReactor<inference::ModelInferR
 
  private:
   void ReadNext();
-  void QueueWrite(std::unique_ptr<inference::ModelStreamInferResponse> response);
+  // Serializes `response` and writes it after those queued before.
+  void QueueWrite(const inference::ModelStreamInferResponse& response);
   // Finishes the stream once the client stopped sending and every response is written.
   void MaybeFinish();
 
@@ -46,7 +47,7 @@ class StreamInferReactor : public grpc::ServerBidiReactor<inference::ModelInferR
   InFlightCounter* const calls_;
   // Touched only by the read callback, and by the constructor before the first read starts; a
   // read is started only once the previous one is handled, so they never overlap.
-  std::unique_ptr<inference::ModelInferRequest> reading_;
+  grpc::ByteBuffer reading_;
 
   absl::Mutex mutex_;
   bool reads_done_ ABSL_GUARDED_BY(mutex_) = false;
@@ -54,7 +55,7 @@ class StreamInferReactor : public grpc::ServerBidiReactor<inference::ModelInferR
   bool finished_ ABSL_GUARDED_BY(mutex_) = false;
   int in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
   // The front is being written while `writing_`.
-  std::deque<std::unique_ptr<inference::ModelStreamInferResponse>> writes_ ABSL_GUARDED_BY(mutex_);
+  std::deque<std::unique_ptr<grpc::ByteBuffer>> writes_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace speech

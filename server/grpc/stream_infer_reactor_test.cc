@@ -1,6 +1,6 @@
 // The stream reactor through ModelStreamInfer, end to end in one process (grpc_test_support.h):
-// a reply per request with bad ones answered inline, and a stream cancelled with requests in
-// flight, after which the server still serves.
+// a reply per request with bad ones answered inline (one that does not parse too), and a stream
+// cancelled with requests in flight, after which the server still serves.
 #include <grpcpp/grpcpp.h>
 
 #include <map>
@@ -57,6 +57,33 @@ TEST_F(InferenceServiceTest, StreamAnswersEachRequestAndReportsBadOnesInline) {
   // A stream's requests may reach the batcher in either order (the reactor reads the next one
   // while it starts the last).
   EXPECT_THAT(factory_.batch_rows(kIdentity), UnorderedElementsAre(kWarmupRows, 1, 2));
+}
+
+// gRPC's own parsing would end the stream's reads there, as if the client had stopped sending,
+// leaving that request and the ones after it unanswered.
+TEST_F(InferenceServiceTest, StreamAnswersARequestThatDoesNotParseAndKeepsReading) {
+  grpc::ClientContext context;
+  auto stream = stub_->ModelStreamInfer(&context);
+  inference::ModelStreamInferResponse response;
+  inference::ModelInferRequest bad = IdentityRequest("bad", 1);
+  bad.mutable_inputs(0)->set_name("IN\xffPUT0");  // proto3 strings must be UTF-8
+  for (const inference::ModelInferRequest& request :
+       {IdentityRequest("good-1", 1), bad, IdentityRequest("good-2", 2)}) {
+    ASSERT_TRUE(stream->Write(request));
+    ASSERT_TRUE(stream->Read(&response));
+    if (request.id() == "bad") {
+      EXPECT_THAT(response.error_message(),
+                  HasSubstr("is not a valid inference.ModelInferRequest"));
+      EXPECT_EQ(response.infer_response().id(), "");  // nothing of it could be read
+    } else {
+      EXPECT_THAT(response.error_message(), IsEmpty());
+      ExpectEcho(request, response.infer_response());
+    }
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_FALSE(stream->Read(&response));
+  const grpc::Status status = stream->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
 }
 
 TEST_F(InferenceServiceTest, StreamCancelledWithRequestsInFlightLeavesServerServing) {

@@ -27,7 +27,28 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Create(Opt
   }
   if (!options.render) return absl::InvalidArgumentError("render must be set");
 
-  auto server = std::make_unique<httplib::Server>();
+  if (options.tls_cert_path.empty() != options.tls_key_path.empty() ||
+      (options.tls_cert_path.empty() && !options.tls_client_ca_path.empty())) {
+    return absl::InvalidArgumentError(
+        "metrics TLS needs both a certificate and a key (and them to verify clients)");
+  }
+  std::unique_ptr<httplib::Server> server;
+  if (options.tls_cert_path.empty()) {
+    server = std::make_unique<httplib::Server>();
+  } else {
+    auto tls = std::make_unique<httplib::SSLServer>(
+        options.tls_cert_path.c_str(), options.tls_key_path.c_str(),
+        options.tls_client_ca_path.empty() ? nullptr : options.tls_client_ca_path.c_str());
+    if (!tls->is_valid()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot set up metrics TLS from certificate '", options.tls_cert_path,
+                       "', key '", options.tls_key_path, "'",
+                       options.tls_client_ca_path.empty()
+                           ? ""
+                           : absl::StrCat(" and client CA '", options.tls_client_ca_path, "'")));
+    }
+    server = std::move(tls);
+  }
   const size_t threads = static_cast<size_t>(options.handler_threads);
   server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   // httplib's default also sets SO_REUSEPORT, which would let a second server share the port

@@ -33,10 +33,17 @@ class MetricsHttpServer {
     int handler_threads = 2;
     // Produces the body of GET /metrics (Prometheus text format 0.0.4). Required.
     std::function<std::string()> render;
+    // HTTPS when both are set: the PEM certificate (chain) and private key files the server
+    // presents. With `tls_client_ca_path` too, a scraper must show a certificate signed by one
+    // of that file's CA certificates.
+    std::string tls_cert_path;
+    std::string tls_key_path;
+    std::string tls_client_ca_path;
   };
 
-  // Validates `options` (a port in [0, 65535], handler_threads >= 1, render set), binds and
-  // starts serving. UNAVAILABLE when the address cannot be bound.
+  // Validates `options` (a port in [0, 65535], handler_threads >= 1, render set, both or neither
+  // of the certificate and key), binds and starts serving. UNAVAILABLE when the address cannot
+  // be bound; INVALID_ARGUMENT, naming the files, when the certificate, key or CA do not load.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Create(Options options);
 
   ~MetricsHttpServer();

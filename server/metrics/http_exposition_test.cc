@@ -5,6 +5,7 @@
 #include <atomic>
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace speech {
@@ -66,6 +67,18 @@ TEST(MetricsHttpServerTest, ValidatesOptionsAndReportsBusyPorts) {
   auto taken = Loopback([] { return std::string(); });
   taken.port = (*first)->port();
   EXPECT_EQ(MetricsHttpServer::Create(taken).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST(MetricsHttpServerTest, RefusesHalfATlsSetupAndFilesThatDoNotLoad) {
+  auto cert_only = Loopback([] { return std::string(); });
+  cert_only.tls_cert_path = "/nonexistent/cert.pem";
+  EXPECT_EQ(MetricsHttpServer::Create(cert_only).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto missing = cert_only;
+  missing.tls_key_path = "/nonexistent/key.pem";
+  const absl::Status status = MetricsHttpServer::Create(missing).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr("'/nonexistent/cert.pem'"));
 }
 
 }  // namespace

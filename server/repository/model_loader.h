@@ -5,6 +5,7 @@
 #ifndef SPEECH_SERVER_REPOSITORY_MODEL_LOADER_H_
 #define SPEECH_SERVER_REPOSITORY_MODEL_LOADER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +37,9 @@ struct ServedModel {
   // The model's batcher; null for an ensemble (platform "ensemble"), whose steps run on their
   // own models' batchers.
   std::unique_ptr<DynamicBatcher> batcher;
+  // Input bytes of this version's requests accepted and not yet answered (the inference core
+  // keeps it, for its --max-queued-bytes-per-model).
+  mutable std::atomic<int64_t> queued_input_bytes{0};
 };
 
 // What loading needs; every pointer is borrowed and must outlive what is loaded.

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "client/inference_client.h"
@@ -17,12 +18,15 @@ namespace speech {
 // itself is thread-safe.
 class RealServerTest : public ::testing::Test {
  protected:
-  // Starts the server on `repository` (metrics off) and connects the client. Call from
-  // SetUpTestSuite; a failure fails the suite.
-  static void StartServer(const std::string& repository) {
-    auto server = ServerProcess::Start(
-        "server/speech_server",
-        {absl::StrCat("--model-repository=", repository), "--allow-metrics=false"});
+  // Starts the server on `repository` (metrics off) with `extra_flags` after the fixture's own
+  // (so a later flag of the same name wins) and connects the client. Call from SetUpTestSuite;
+  // a failure fails the suite.
+  static void StartServer(const std::string& repository,
+                          const std::vector<std::string>& extra_flags = {}) {
+    std::vector<std::string> flags = {absl::StrCat("--model-repository=", repository),
+                                      "--allow-metrics=false"};
+    flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
+    auto server = ServerProcess::Start("server/speech_server", flags);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
     auto client = InferenceClient::Create(InferenceClient::Options{server_->grpc_target()});

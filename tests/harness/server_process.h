@@ -32,6 +32,8 @@ class ServerProcess {
   int http_port() const { return http_port_; }
   // The metrics port, or 0 when the server printed none.
   int metrics_port() const { return metrics_port_; }
+  // The server's process id (for reading /proc/<pid>/status).
+  pid_t pid() const { return pid_; }
   // Everything the server printed on stdout and stderr so far (for failure messages).
   std::string Output() const;
 
