@@ -9,9 +9,13 @@
 # Environment: BUILD_DIR (default /tmp/gpu_build), JOBS (default: all cores), OUT (if set, logs
 # and a summary are written there: the device tool brings $OUT back), CTEST_ARGS (extra ctest
 # arguments, e.g. "-R e2e"), FULL_MODELS=0 to skip exporting the full-size fp16 repository,
-# PYTHON (default python3: the one with torch), ALLOW_CPU_TORCH=1 to go on with a CPU-only torch
-# (to try this script off the GPU host; the GPU stages then fail or are skipped), CMAKE_ARGS
-# (more -D settings, e.g. "-DLIBTORCH_INCLUDE=... -DLIBTORCH_LIB=..." instead of find_package).
+# PYTHON (default python3: the one with torch), CMAKE_ARGS (more -D settings, e.g.
+# "-DLIBTORCH_INCLUDE=... -DLIBTORCH_LIB=..." instead of find_package).
+#
+# It is for the GPU host: without a usable GPU, or with a torch (LibTorch) built without CUDA, it
+# stops with a message saying which. To try it elsewhere: ALLOW_NO_GPU=1 goes on without a GPU
+# (a CUDA torch still required; the GPU repositories and the smoke test are skipped);
+# ALLOW_CPU_TORCH=1 goes on with a CPU-only torch too (and implies ALLOW_NO_GPU=1).
 #
 # Produces, under BUILD_DIR: runfiles/server/speech_server, runfiles/client/cli/speech_client and the
 # other executables (Bazel's runfiles layout, where the tests expect them); repository/tiny (the
@@ -27,6 +31,7 @@ STAGES=${STAGES:-check build models test smoke}
 FULL_MODELS=${FULL_MODELS:-1}
 PYTHON=${PYTHON:-python3}
 ALLOW_CPU_TORCH=${ALLOW_CPU_TORCH:-0}
+ALLOW_NO_GPU=${ALLOW_NO_GPU:-$ALLOW_CPU_TORCH}
 LOG_DIR=${OUT:-$BUILD_DIR/logs}
 mkdir -p "$LOG_DIR" "$BUILD_DIR"
 summary="$LOG_DIR/summary.txt"
@@ -49,11 +54,18 @@ elif [ -f "$root/deploy/gpu/.deps.tar.gz" ]; then
       || fail "cannot unpack deploy/gpu/.deps.tar.gz"
   fi
 fi
-[ -n "$deps" ] || fail "no carried libraries: run deploy/gpu/pack_deps.sh on Debian 12 and carry \
+no_deps="no carried libraries: run deploy/gpu/pack_deps.sh on Debian 12 and carry \
 deploy/gpu/.deps (or deploy/gpu/.deps.tar.gz) along"
+# The check stage lists this with the host's other problems; any other stage stops here.
+stage check || [ -n "$deps" ] || fail "$no_deps"
 deps_lib="$deps/usr/lib/x86_64-linux-gnu"
 
 gpu_ok() { "$PYTHON" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; }
+# no_gpu WHAT: WHAT cannot run without a GPU: fails, or (ALLOW_NO_GPU=1) says it is skipped.
+no_gpu() {
+  [ "$ALLOW_NO_GPU" = 1 ] || fail "torch sees no usable GPU, so $1 cannot run (set ALLOW_NO_GPU=1 to skip it)"
+  say "torch sees no GPU (ALLOW_NO_GPU=1): skipping $1"
+}
 version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]; }  # $1 >= $2
 
 # ----------------------------------------------------------------------------- check
@@ -62,37 +74,40 @@ if stage check; then
   problems=0
   problem() { say "  PROBLEM: $*"; problems=$((problems + 1)); }
   [ "$(uname -m)" = x86_64 ] || problem "this is $(uname -m); the carried Debian libraries are x86_64"
+  [ -n "$deps" ] || problem "$no_deps"
 
-  need_glibc=$(sed -n 's/^requires_glibc=//p' "$deps/MANIFEST")
-  need_glibcxx=$(sed -n 's/^requires_glibcxx=//p' "$deps/MANIFEST")
-  host_glibc=$(ldd --version 2>/dev/null | head -1 | grep -oE '[0-9]+\.[0-9]+$')
-  if [ -z "$host_glibc" ]; then
-    problem "cannot read the host's glibc version (ldd --version)"
-  elif version_ge "$host_glibc" "$need_glibc"; then
-    say "  glibc $host_glibc (the carried Debian 12 libraries need $need_glibc): ok"
-  else
-    problem "glibc $host_glibc is older than the $need_glibc the carried Debian 12 libraries need"
-  fi
-  libstdcxx=$(c++ -print-file-name=libstdc++.so.6 2>/dev/null)
-  [ -f "$libstdcxx" ] || libstdcxx=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ { print $NF; exit }')
-  if [ -f "$libstdcxx" ]; then
-    host_glibcxx=$(grep -aoE 'GLIBCXX_3\.4\.[0-9]+' "$libstdcxx" | sort -uV | tail -1)
-    if version_ge "${host_glibcxx#GLIBCXX_}" "$need_glibcxx"; then
-      say "  libstdc++ $host_glibcxx (needed: GLIBCXX_$need_glibcxx): ok"
+  if [ -n "$deps" ]; then  # the carried libraries run here
+    need_glibc=$(sed -n 's/^requires_glibc=//p' "$deps/MANIFEST")
+    need_glibcxx=$(sed -n 's/^requires_glibcxx=//p' "$deps/MANIFEST")
+    host_glibc=$(ldd --version 2>/dev/null | head -1 | grep -oE '[0-9]+\.[0-9]+$')
+    if [ -z "$host_glibc" ]; then
+      problem "cannot read the host's glibc version (ldd --version)"
+    elif version_ge "$host_glibc" "$need_glibc"; then
+      say "  glibc $host_glibc (the carried Debian 12 libraries need $need_glibc): ok"
     else
-      problem "libstdc++ $libstdcxx offers $host_glibcxx; the carried libraries (GCC 12) need GLIBCXX_$need_glibcxx"
+      problem "glibc $host_glibc is older than the $need_glibc the carried Debian 12 libraries need"
     fi
-  else
-    problem "no libstdc++.so.6 found"
-  fi
-  if out=$(LD_LIBRARY_PATH="$deps_lib" "$deps/usr/bin/protoc" --version 2>&1); then
-    say "  carried protoc runs: $out"
-  else
-    problem "the carried protoc does not run here: $out"
-  fi
-  if ! out=$(LD_LIBRARY_PATH="$deps_lib" "$deps/usr/bin/grpc_cpp_plugin" </dev/null 2>&1) \
-     && echo "$out" | grep -qE 'error while loading|not found|GLIBC'; then
-    problem "the carried grpc_cpp_plugin does not run here: $out"
+    libstdcxx=$(c++ -print-file-name=libstdc++.so.6 2>/dev/null)
+    [ -f "$libstdcxx" ] || libstdcxx=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ { print $NF; exit }')
+    if [ -f "$libstdcxx" ]; then
+      host_glibcxx=$(grep -aoE 'GLIBCXX_3\.4\.[0-9]+' "$libstdcxx" | sort -uV | tail -1)
+      if version_ge "${host_glibcxx#GLIBCXX_}" "$need_glibcxx"; then
+        say "  libstdc++ $host_glibcxx (needed: GLIBCXX_$need_glibcxx): ok"
+      else
+        problem "libstdc++ $libstdcxx offers $host_glibcxx; the carried libraries (GCC 12) need GLIBCXX_$need_glibcxx"
+      fi
+    else
+      problem "no libstdc++.so.6 found"
+    fi
+    if out=$(LD_LIBRARY_PATH="$deps_lib" "$deps/usr/bin/protoc" --version 2>&1); then
+      say "  carried protoc runs: $out"
+    else
+      problem "the carried protoc does not run here: $out"
+    fi
+    if ! out=$(LD_LIBRARY_PATH="$deps_lib" "$deps/usr/bin/grpc_cpp_plugin" </dev/null 2>&1) \
+       && echo "$out" | grep -qE 'error while loading|not found|GLIBC'; then
+      problem "the carried grpc_cpp_plugin does not run here: $out"
+    fi
   fi
 
   for tool in cmake ninja c++ nvcc nvidia-smi "$PYTHON"; do
@@ -125,18 +140,32 @@ print("cxx11_abi", torch.compiled_with_cxx11_abi())
 print("prefix", torch.utils.cmake_prefix_path)
 EOF
 )
+  torch_field() { echo "$torch_info" | awk -v k="$1" '$1 == k { print $2 }'; }
   if ! echo "$torch_info" | grep -q '^prefix '; then
-    problem "$PYTHON cannot import torch: $(echo "$torch_info" | tail -1)"
+    problem "no LibTorch: $PYTHON cannot import torch ($(echo "$torch_info" | tail -1)); install a \
+CUDA build of PyTorch for it, or set PYTHON to a python that has one"
   else
-    say "  torch $(echo "$torch_info" | awk '/^version/ {print $2}'), CUDA $(echo "$torch_info" | awk '/^cuda/ {print $2}'), \
-available: $(echo "$torch_info" | awk '/^available/ {print $2}') ($(echo "$torch_info" | awk '/^devices/ {print $2}') devices)"
+    torch_version=$(torch_field version) torch_cuda=$(torch_field cuda)
+    say "  torch $torch_version, CUDA $torch_cuda, available: $(torch_field available) ($(torch_field devices) devices)"
     echo "$torch_info" | grep -q '^cxx11_abi True' \
       || problem "this torch uses the old C++ ABI (_GLIBCXX_USE_CXX11_ABI=0); Debian's gRPC and protobuf use the new one"
-    if echo "$torch_info" | grep -q '^cuda None'; then
-      if [ "$ALLOW_CPU_TORCH" = 1 ]; then say "  warning: this torch is a CPU-only build (ALLOW_CPU_TORCH=1)"
-      else problem "this torch is a CPU-only build"; fi
+    if [ "$torch_cuda" = None ]; then
+      if [ "$ALLOW_CPU_TORCH" = 1 ]; then say "  warning: torch $torch_version is a CPU-only build (ALLOW_CPU_TORCH=1)"
+      else problem "no CUDA LibTorch: torch $torch_version in $PYTHON is a CPU-only build (torch.version.cuda \
+is None), and its LibTorch is what speech_server links; install a CUDA build of PyTorch (or set \
+PYTHON), or set ALLOW_CPU_TORCH=1 to build for CPU anyway"; fi
     fi
-    echo "$torch_info" | grep -q '^available True' || say "  warning: torch sees no usable GPU: the GPU repositories and the smoke test are skipped"
+    if [ "$(torch_field available)" != True ]; then
+      # What the driver says, for the message: no nvidia-smi, no device, or a driver mismatch.
+      smi="nvidia-smi not found"
+      command -v nvidia-smi >/dev/null && smi="nvidia-smi: $(nvidia-smi -L 2>&1 | head -1)"
+      if [ "$ALLOW_NO_GPU" = 1 ]; then
+        say "  warning: torch sees no usable GPU ($smi; ALLOW_NO_GPU=1): the GPU repositories and the smoke test are skipped"
+      elif [ "$torch_cuda" != None ]; then
+        problem "no GPU: torch $torch_version (CUDA $torch_cuda) sees no usable GPU (torch.cuda.is_available() \
+is False; $smi); is this the GPU host, with its driver loaded? ALLOW_NO_GPU=1 builds and runs the CPU tests without one"
+      fi
+    fi
   fi
   [ "$problems" -eq 0 ] || fail "$problems problems with this host (above)"
 fi
@@ -146,13 +175,20 @@ if stage build; then
   torch_prefix=$("$PYTHON" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null) \
     || fail "$PYTHON cannot import torch"
   say "configuring in $BUILD_DIR (deps: $deps; torch: $torch_prefix)"
+  # A LibTorch without CUDA is a configure error unless ALLOW_CPU_TORCH=1.
+  require_cuda=ON
+  [ "$ALLOW_CPU_TORCH" = 1 ] && require_cuda=OFF
   # TORCH_CUDA_ARCH_LIST: Hopper only, so that LibTorch's CMake config does not probe the GPU.
   TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} \
   cmake -S deploy/gpu -B "$BUILD_DIR" -G Ninja \
     -DDEPS_PREFIX="$deps" -DCMAKE_PREFIX_PATH="$torch_prefix" \
-    -DSPEECH_PYTHON="$(command -v "$PYTHON")" -DCMAKE_CUDA_ARCHITECTURES=90 ${CMAKE_ARGS:-} \
+    -DSPEECH_PYTHON="$(command -v "$PYTHON")" -DCMAKE_CUDA_ARCHITECTURES=90 \
+    -DSPEECH_REQUIRE_CUDA="$require_cuda" ${CMAKE_ARGS:-} \
     >"$LOG_DIR/configure.log" 2>&1 \
-    || { tail -40 "$LOG_DIR/configure.log"; fail "cmake configure (log: $LOG_DIR/configure.log)"; }
+    || { tail -40 "$LOG_DIR/configure.log"
+         grep -A3 'CMake Error' "$LOG_DIR/configure.log" | grep -q 'no CUDA LibTorch' \
+           && fail "no CUDA LibTorch: the LibTorch CMake found is a CPU-only build (configure.log above)"
+         fail "cmake configure (log: $LOG_DIR/configure.log)"; }
   grep -E '^-- (speech|Found Torch|Caffe2)' "$LOG_DIR/configure.log" | sed 's/^/[gpu]   /'
   say "building with ninja -j$JOBS (the default tiny model repository included)"
   # Progress on the terminal: one line per finished step ([done/total] what), errors in full.
@@ -165,9 +201,13 @@ if stage build; then
   if grep -q 'not found' "$BUILD_DIR/ldd_speech_server.txt"; then
     grep 'not found' "$BUILD_DIR/ldd_speech_server.txt"; fail "speech_server has unresolved libraries"
   fi
-  grep -q libtorch_cuda "$BUILD_DIR/ldd_speech_server.txt" \
-    && say "  speech_server loads libtorch_cuda: ok" \
-    || say "  WARNING: speech_server does not load libtorch_cuda (CPU-only LibTorch?)"
+  if grep -q libtorch_cuda "$BUILD_DIR/ldd_speech_server.txt"; then
+    say "  speech_server loads libtorch_cuda: ok"
+  elif [ "$ALLOW_CPU_TORCH" = 1 ]; then
+    say "  warning: speech_server does not load libtorch_cuda (ALLOW_CPU_TORCH=1)"
+  else
+    fail "no CUDA LibTorch: speech_server does not load libtorch_cuda ($BUILD_DIR/ldd_speech_server.txt)"
+  fi
 fi
 
 # ----------------------------------------------------------------------------- models
@@ -189,7 +229,7 @@ if stage models; then
       export_repo full_fp16 --size full --dtype fp16   # full size: GPU instances by default
     fi
   else
-    say "torch sees no GPU: not exporting the GPU repositories (tiny_gpu, full_fp16)"
+    no_gpu "exporting the GPU repositories (tiny_gpu, full_fp16)"
   fi
 fi
 
@@ -208,7 +248,7 @@ fi
 # ----------------------------------------------------------------------------- smoke
 # The server on the GPU: tiny models with GPU instances, then the full fp16 FastPitch.
 if stage smoke && ! gpu_ok; then
-  say "torch sees no GPU: no GPU smoke test"
+  no_gpu "the GPU smoke test"
 elif stage smoke; then
   smoke_log="$LOG_DIR/smoke.log"
   : >"$smoke_log"

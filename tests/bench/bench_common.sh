@@ -4,8 +4,8 @@
 # speech_server on free ports, /metrics deltas, perf_analyzer runs and parsing, and CPU
 # accounting that tells how much of the machine other processes used during a measurement.
 #
-# Source it after setting bench_name (the tag of progress lines) and bench_work (an empty
-# temporary folder the caller removes). It runs nothing when sourced. Every function reports on
+# Source it after setting bench_name (the tag of progress lines), then call bench_start_work
+# for the working folder. It runs nothing when sourced. Every function reports on
 # stderr; stdout is left to the caller's tables.
 
 bench_clk_tck=$(getconf CLK_TCK)
@@ -26,6 +26,20 @@ bench_cleanup() {
   for pid in "${bench_server_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   [ -n "${bench_work:-}" ] && rm -rf "$bench_work"
   return 0
+}
+
+# bench_start_work [OUT_DIR]: makes bench_work, a new folder (under OUT_DIR when given, whose
+# files are then kept; else a temporary one), and sets the EXIT trap that runs bench_cleanup.
+bench_start_work() {
+  local out_dir=${1:-}
+  if [ -n "$out_dir" ]; then
+    mkdir -p "$out_dir"
+    bench_work=$(mktemp -d "$out_dir/run.XXXXXX")
+    trap 'bench_work="" bench_cleanup' EXIT  # keep the files
+  else
+    bench_work=$(mktemp -d)
+    trap bench_cleanup EXIT
+  fi
 }
 
 # bench_build_binaries [BIN_DIR]: sets bench_server_bin, bench_analyzer_bin and

@@ -49,19 +49,9 @@ done
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "--rounds must be a positive integer" >&2; exit 2; }
 
 bench_name=pipelines
-if [ -n "$out_dir" ]; then
-  mkdir -p "$out_dir"
-  bench_work=$(mktemp -d "$out_dir/run.XXXXXX")
-else
-  bench_work=$(mktemp -d)
-fi
 # shellcheck source=tests/bench/bench_common.sh
 source tests/bench/bench_common.sh
-if [ -n "$out_dir" ]; then
-  trap 'bench_work="" bench_cleanup' EXIT  # keep the files
-else
-  trap bench_cleanup EXIT
-fi
+bench_start_work "$out_dir"
 command -v espeak-ng >/dev/null || bench_die "espeak-ng is not installed (apt-get install espeak-ng)"
 command -v sox >/dev/null || bench_die "sox is not installed (apt-get install sox)"
 

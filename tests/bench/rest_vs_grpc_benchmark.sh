@@ -67,19 +67,9 @@ if [ -n "$bin_dir" ] && [ -z "$repository_arg" ]; then
 fi
 
 bench_name=rest-vs-grpc
-if [ -n "$out_dir" ]; then
-  mkdir -p "$out_dir"
-  bench_work=$(mktemp -d "$out_dir/run.XXXXXX")
-else
-  bench_work=$(mktemp -d)
-fi
 # shellcheck source=tests/bench/bench_common.sh
 source tests/bench/bench_common.sh
-if [ -n "$out_dir" ]; then
-  trap 'bench_work="" bench_cleanup' EXIT  # keep the files
-else
-  trap bench_cleanup EXIT
-fi
+bench_start_work "$out_dir"
 command -v curl >/dev/null || bench_die "curl is not installed (apt-get install curl)"
 
 started=$(date +%s)

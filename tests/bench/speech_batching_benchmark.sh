@@ -74,19 +74,9 @@ done
   { echo "--max-windows must be an integer of at least 3" >&2; exit 2; }
 
 bench_name=speech-batching
-if [ -n "$out_dir" ]; then
-  mkdir -p "$out_dir"
-  bench_work=$(mktemp -d "$out_dir/run.XXXXXX")
-else
-  bench_work=$(mktemp -d)
-fi
 # shellcheck source=tests/bench/bench_common.sh
 source tests/bench/bench_common.sh
-if [ -n "$out_dir" ]; then
-  trap 'bench_work="" bench_cleanup' EXIT  # keep the files
-else
-  trap bench_cleanup EXIT
-fi
+bench_start_work "$out_dir"
 command -v espeak-ng >/dev/null || bench_die "espeak-ng is not installed (apt-get install espeak-ng)"
 command -v sox >/dev/null || bench_die "sox is not installed (apt-get install sox)"
 

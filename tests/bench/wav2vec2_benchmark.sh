@@ -48,19 +48,9 @@ for arg in "$@"; do
 done
 
 bench_name=wav2vec2
-if [ -n "$out_dir" ]; then
-  mkdir -p "$out_dir"
-  bench_work=$(mktemp -d "$out_dir/run.XXXXXX")
-else
-  bench_work=$(mktemp -d)
-fi
 # shellcheck source=tests/bench/bench_common.sh
 source tests/bench/bench_common.sh
-if [ -n "$out_dir" ]; then
-  trap 'bench_work="" bench_cleanup' EXIT  # keep the files
-else
-  trap bench_cleanup EXIT
-fi
+bench_start_work "$out_dir"
 command -v sox >/dev/null || bench_die "sox is not installed (apt-get install sox)"
 
 started=$(date +%s)

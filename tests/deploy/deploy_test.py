@@ -3,8 +3,9 @@
 The server's flags and defaults come from `speech_server --help`; the metrics it exports from a
 real scrape of its /metrics (plus the GPU gauges, which only a host with NVML exports, named in
 the executable). The manifests are rendered with `kubectl kustomize`, the alerts checked
-with `promtool check rules`, the HAProxy configuration with `haproxy -c`. Prints one line per
-check and ends with "N passed, N failed".
+with `promtool check rules`, the HAProxy configuration with `haproxy -c`. The GPU host recipe's
+list of speech_server's sources (deploy/gpu/speech_server_sources.txt) is compared with Bazel's
+(genquery, see BUILD.bazel). Prints one line per check and ends with "N passed, N failed".
 """
 import json
 import os
@@ -295,6 +296,47 @@ def check_metrics(docs, exported, label):
               sorted(names - exported - OTHER_EXPORTERS))
 
 
+# ----------------------------------------------------------------------------- GPU host recipe
+GPU_LIST = "deploy/gpu/speech_server_sources.txt"
+REGENERATE = "run bash deploy/gpu/update_sources.sh"
+
+
+def label_paths(name):
+    """The repository paths of the labels in genquery output ROOT/tests/deploy/NAME (external
+    repositories' labels left out)."""
+    paths = set()
+    for line in open(os.path.join(ROOT, "tests/deploy", name)):
+        label = line.strip()
+        if label.startswith("//"):
+            package, _, target = label[2:].partition(":")
+            paths.add(package + "/" + target if package else target)
+    return paths
+
+
+def check_gpu_recipe():
+    compiled = {p for p in label_paths("speech_server_sources") if p.endswith((".cc", ".proto"))}
+    listed = {l.strip() for l in open(os.path.join(ROOT, GPU_LIST))
+              if l.strip() and not l.startswith("#")}
+    check("%s names every .cc and .proto Bazel compiles into //server:speech_server (%d)" %
+          (GPU_LIST, len(compiled)), bool(compiled) and compiled <= listed,
+          "missing %s; %s" % (sorted(compiled - listed), REGENERATE))
+    check(GPU_LIST + " names nothing else", listed <= compiled,
+          "not compiled by Bazel: %s; %s" % (sorted(listed - compiled), REGENERATE))
+    # CMake generates only the protos' C++; any other generated source would need a rule there.
+    stems = [os.path.splitext(p)[0] for p in compiled if p.endswith(".proto")]
+    from_protos = {stem + suffix for stem in stems
+                   for suffix in (".pb.cc", ".pb.h", ".grpc.pb.cc", ".grpc.pb.h")}
+    generated = {p for p in label_paths("speech_server_generated") if p.endswith((".cc", ".h"))}
+    check("Bazel generates no C++ for speech_server but the protos' (CMake has rules for those only)",
+          generated <= from_protos, sorted(generated - from_protos))
+    cmake = open(os.path.join(ROOT, "deploy/gpu/CMakeLists.txt")).read()
+    check("deploy/gpu/CMakeLists.txt builds speech_server from " + GPU_LIST,
+          "speech_server_sources.txt" in cmake)
+    build = open(os.path.join(ROOT, "deploy/gpu/build.sh")).read()
+    check("deploy/gpu/build.sh requires a CUDA LibTorch (SPEECH_REQUIRE_CUDA) and CMake honours it",
+          "-DSPEECH_REQUIRE_CUDA=" in build and "if(SPEECH_REQUIRE_CUDA AND NOT SPEECH_TORCH_CUDA)" in cmake)
+
+
 # ----------------------------------------------------------------------------- Dockerfiles
 def check_dockerfile(path, flags, k8s_values):
     text = open(os.path.join(ROOT, path)).read()
@@ -365,6 +407,14 @@ def main():
                              capture_output=True, text=True) if shutil.which("haproxy") else None
     check("haproxy -c accepts deploy/k8s/proxy/haproxy.cfg", haproxy is not None and
           haproxy.returncode == 0, haproxy and haproxy.stderr[-800:] or "haproxy not installed")
+    # An h2 server line's health check speaks h2 unless told otherwise; the REST port is HTTP/1.1.
+    servers = [l.split() for l in open(os.path.join(ROOT, "deploy/k8s/proxy/haproxy.cfg"))
+               if l.split()[:1] == ["server"]]
+    unhealthy = [" ".join(s) for s in servers if "proto" in s and s[s.index("proto") + 1] == "h2"
+                 and "check" in s and "check-proto" not in s]
+    check("haproxy.cfg checks each h2 server's HTTP port over HTTP/1.1 (check-proto h1)",
+          bool(servers) and not unhealthy, unhealthy)
+    check_gpu_recipe()
     failed = results.count(False)
     print("%d passed, %d failed" % (results.count(True), failed))
     return 1 if failed else 0
