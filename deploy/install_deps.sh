@@ -9,8 +9,11 @@ PACKAGES=(
   libtorch-dev python3-torch python3-numpy libopenblas0-pthread
   libconcurrentqueue-dev libcpp-httplib-dev nlohmann-json3-dev libpng-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  prometheus curl haproxy python3-yaml
+  prometheus curl haproxy python3-yaml openssl
   espeak-ng sox
+  # The fuzz targets (tests/fuzz): clang with libFuzzer and its sanitizer runtimes, and
+  # llvm-symbolizer for the file and line in their reports.
+  clang-14 libclang-rt-14-dev llvm-14
 )
 # kubectl renders the Kubernetes manifests in tests/deploy. Debian's is in kubernetes-client; a
 # machine that already has another kubectl (which owns the same file) keeps it.

@@ -223,18 +223,27 @@ absl::Status ParseOutput(const Json& output, size_t index, RestInferRequest* req
                       [](const std::string& key) { return key == "binary_data"; });
 }
 
+// "[json.exception.parse_error.101] parse error at line 1, column 9: ..." without the tag.
+absl::string_view Untagged(const Json::exception& error) {
+  absl::string_view what = error.what();
+  const size_t tag_end = what.find("] ");
+  if (absl::StartsWith(what, "[json.exception.") && tag_end != absl::string_view::npos) {
+    what.remove_prefix(tag_end + 2);
+  }
+  return what;
+}
+
 absl::StatusOr<Json> ParseJson(absl::string_view text) {
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& error) {
-    // "[json.exception.parse_error.101] parse error at line 1, column 9: ..." without the tag.
-    absl::string_view what = error.what();
-    const size_t tag_end = what.find("] ");
-    if (absl::StartsWith(what, "[json.exception.") && tag_end != absl::string_view::npos) {
-      what.remove_prefix(tag_end + 2);
-    }
     return absl::InvalidArgumentError(absl::StrCat("the request's JSON is malformed (byte ",
-                                                   error.byte, " of ", text.size(), "): ", what));
+                                                   error.byte, " of ", text.size(),
+                                                   "): ", Untagged(error)));
+  } catch (const Json::out_of_range& error) {
+    // A number no double holds (such as 1e999) is out_of_range, not a parse_error.
+    return absl::InvalidArgumentError(
+        absl::StrCat("the request's JSON is malformed: ", Untagged(error)));
   }
 }
 

@@ -134,6 +134,10 @@ TEST(ParseRestInferRequestTest, MalformedJsonNamesThePosition) {
   // Binary data after the JSON is not part of the JSON.
   const std::string json = R"({"inputs": []})";
   EXPECT_THAT(ParseError(json + "\x01\x02", std::nullopt), HasSubstr("malformed"));
+  // A number beyond a double is an error of the request, not an exception out of the parser.
+  EXPECT_THAT(ParseError(R"({"inputs": [1e999]})"),
+              AllOf(HasSubstr("malformed: number overflow parsing '1e999'"),
+                    ::testing::Not(HasSubstr("[json.exception"))));
 }
 
 TEST(ParseRestInferRequestTest, StructureErrors) {

@@ -1,0 +1,5 @@
+
+	fastpitchseed*
+INPUT__0INT64*
+”2
+	OUTPUT__0

@@ -1,0 +1,3 @@
+
+tts_frontend*"
+TEXTBYTES*BhelloBwörld

@@ -1,0 +1,3 @@
+
+nobody*
+UNKNOWNFP32
