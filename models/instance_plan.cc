@@ -48,14 +48,17 @@ absl::StatusOr<std::vector<InstancePlacement>> PlanInstances(const inference::Mo
     for (int id : gpus) {
       if (id < 0 || id >= visible_gpus) {
         return absl::FailedPreconditionError(absl::StrCat("instance_group '", group_name,
-                                                          "' lists GPU ", id, " but ",
-                                                          visible_gpus, " GPUs are visible"));
+                                                          "' lists GPU ", id, " but ", visible_gpus,
+                                                          " GPUs are visible"));
       }
       for (int n = 0; n < group.count(); ++n) {
         placements.push_back(
             {absl::StrCat(group_name, "_", n, "_gpu", id), absl::StrCat("cuda:", id)});
       }
     }
+  }
+  for (InstancePlacement& placement : placements) {
+    placement.model_instances = static_cast<int>(placements.size());
   }
   return placements;
 }

@@ -15,6 +15,8 @@ namespace speech {
 struct InstancePlacement {
   std::string name;    // "<model>_<group index>_<n>", plus "_gpu<id>" on a GPU
   std::string device;  // "cpu" or "cuda:<id>"
+  // How many instances the model has in all, this one included: they share the host's cores.
+  int model_instances = 1;
 };
 
 // The instances `config` asks for when `visible_gpus` GPUs are present: `count` on the CPU

@@ -34,6 +34,7 @@ TEST(PlanInstancesTest, CpuCountInstances) {
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(Devices(*plan), ::testing::ElementsAre("cpu", "cpu", "cpu"));
   EXPECT_EQ((*plan)[2].name, "m_0_2");
+  for (const InstancePlacement& placement : *plan) EXPECT_EQ(placement.model_instances, 3);
 }
 
 TEST(PlanInstancesTest, GpuCountPerListedGpu) {
@@ -41,6 +42,7 @@ TEST(PlanInstancesTest, GpuCountPerListedGpu) {
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(Devices(*plan), ::testing::ElementsAre("cuda:1", "cuda:1", "cuda:3", "cuda:3"));
   EXPECT_EQ((*plan)[3].name, "m_0_1_gpu3");
+  EXPECT_EQ((*plan)[0].model_instances, 4);
 }
 
 TEST(PlanInstancesTest, GpuWithoutListUsesEveryVisibleGpu) {
@@ -63,21 +65,19 @@ TEST(PlanInstancesTest, Errors) {
                               .status()
                               .message()),
               HasSubstr("asks for KIND_GPU but no GPU is visible"));
-  EXPECT_THAT(std::string(PlanInstances(Config("instance_group { kind: KIND_GPU gpus: 2 count: 1 }"),
-                                        2)
+  EXPECT_THAT(
+      std::string(PlanInstances(Config("instance_group { kind: KIND_GPU gpus: 2 count: 1 }"), 2)
+                      .status()
+                      .message()),
+      HasSubstr("lists GPU 2 but 2 GPUs are visible"));
+  EXPECT_THAT(std::string(PlanInstances(Config("instance_group { count: 0 kind: KIND_CPU }"), 0)
                               .status()
                               .message()),
-              HasSubstr("lists GPU 2 but 2 GPUs are visible"));
-  EXPECT_THAT(
-      std::string(PlanInstances(Config("instance_group { count: 0 kind: KIND_CPU }"), 0)
-                      .status()
-                      .message()),
-      HasSubstr("count must be at least 1; was 0"));
-  EXPECT_THAT(
-      std::string(PlanInstances(Config("instance_group { count: 1 kind: KIND_MODEL }"), 0)
-                      .status()
-                      .message()),
-      HasSubstr("kind KIND_MODEL is not supported"));
+              HasSubstr("count must be at least 1; was 0"));
+  EXPECT_THAT(std::string(PlanInstances(Config("instance_group { count: 1 kind: KIND_MODEL }"), 0)
+                              .status()
+                              .message()),
+              HasSubstr("kind KIND_MODEL is not supported"));
 }
 
 }  // namespace

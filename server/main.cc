@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "models/torch/openmp_environment.h"
 #include "models/torch/torch_instance_factory.h"
 #include "server/core/inference_core.h"
 #include "server/flags.h"
@@ -246,6 +247,7 @@ int Run(const ServerFlags& flags) {
 }  // namespace speech
 
 int main(int argc, char** argv) {
+  speech::RestartWithPassiveOpenMpWaitPolicy(argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   absl::StatusOr<speech::ServerFlags> flags = speech::ParseServerFlags(args);
   if (!flags.ok()) {

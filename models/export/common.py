@@ -60,6 +60,11 @@ class BatchOutputSpec:
     source_output: Optional[str] = None
 
 
+# The parameters of the speech models (FastPitch, HiFi-GAN, wav2vec 2.0): a batch
+# whose outputs hold a NaN fails instead of reaching clients.
+SPEECH_MODEL_PARAMETERS = {"REJECT_NAN_OUTPUTS": "true"}
+
+
 @dataclasses.dataclass
 class ModelSpec:
     name: str

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common import (BatchOutputSpec, ModelSpec, PaddedCheck, TensorSpec,
-                    float_type, torch_dtype)
+from common import (SPEECH_MODEL_PARAMETERS, BatchOutputSpec, ModelSpec,
+                    PaddedCheck, TensorSpec, float_type, torch_dtype)
 
 
 @dataclasses.dataclass
@@ -306,7 +306,8 @@ def spec(dtype: str) -> ModelSpec:
         instance_count=2, dynamic_batching=True,
         # Texts of any length may share a batch now; waiting a little longer
         # fills batches more often.
-        preferred_batch_sizes=[4, 8], max_queue_delay_us=2000)
+        preferred_batch_sizes=[4, 8], max_queue_delay_us=2000,
+        parameters=dict(SPEECH_MODEL_PARAMETERS))
 
 
 def build(size: str, dtype: str) -> Tuple[torch.jit.ScriptModule, ModelSpec]:

@@ -30,8 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common import (BatchInputSpec, BatchOutputSpec, ModelSpec, PaddedCheck,
-                    TensorSpec, float_type, torch_dtype)
+from common import (SPEECH_MODEL_PARAMETERS, BatchInputSpec, BatchOutputSpec,
+                    ModelSpec, PaddedCheck, TensorSpec, float_type,
+                    torch_dtype)
 
 LRELU_SLOPE = 0.1
 SAMPLE_RATE = 22050
@@ -210,7 +211,8 @@ def spec(dtype: str) -> ModelSpec:
         batch_outputs=[BatchOutputSpec("BATCH_SCATTER_WITH_OUTPUT_LENGTHS",
                                        ["AUDIO"],
                                        source_output="AUDIO_LENGTHS")],
-        instance_count=1, dynamic_batching=True, max_queue_delay_us=2000)
+        instance_count=1, dynamic_batching=True, max_queue_delay_us=2000,
+        parameters=dict(SPEECH_MODEL_PARAMETERS))
 
 
 def build(size: str, dtype: str) -> Tuple[torch.jit.ScriptModule, ModelSpec]:

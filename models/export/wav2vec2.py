@@ -24,8 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from common import (BatchInputSpec, BatchOutputSpec, ModelSpec, PaddedCheck,
-                    TensorSpec, float_type, plain_triton, torch_dtype)
+from common import (SPEECH_MODEL_PARAMETERS, BatchInputSpec, BatchOutputSpec,
+                    ModelSpec, PaddedCheck, TensorSpec, float_type,
+                    plain_triton, torch_dtype)
 
 
 @dataclasses.dataclass
@@ -315,6 +316,7 @@ def spec(dtype: str) -> ModelSpec:
                                        ["LOGITS"], source_output="FRAMES")],
         instance_count=1, dynamic_batching=True,
         preferred_batch_sizes=[4, 8, 16], max_queue_delay_us=5000,
+        parameters=dict(SPEECH_MODEL_PARAMETERS),
         # Warm up on a full batch of one-second clips, a typical utterance
         # chunk (the server's default would be 400-sample clips).
         warmup=('    name: "one_second"\n    batch_size: 16\n'

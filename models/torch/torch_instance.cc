@@ -1,5 +1,8 @@
 #include "models/torch/torch_instance.h"
 
+#include <ATen/Parallel.h>
+#include <torch/csrc/jit/python/update_graph_executor_opt.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 #include <torch/script.h>
 
@@ -7,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,11 +22,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "batcher/tensor.h"
-#include "proto/check.h"
-#include "proto/tensor_types.h"
+#include "c10/core/StreamGuard.h"
 #include "models/torch/ragged_batch.h"
 #include "models/torch/string_tensors.h"
-#include "c10/core/StreamGuard.h"
+#include "proto/check.h"
+#include "proto/tensor_types.h"
 
 #ifdef SPEECH_LIBTORCH_CUDA
 #include <c10/cuda/CUDAStream.h>
@@ -41,24 +45,34 @@ namespace {
 // LibTorch 1.13 has no unsigned types wider than 8 bits; configuration validation rejects them.
 std::optional<torch::ScalarType> ToScalarType(DataType type) {
   switch (type) {
-    case inference::TYPE_BOOL: return torch::kBool;
-    case inference::TYPE_UINT8: return torch::kByte;
-    case inference::TYPE_INT8: return torch::kChar;
-    case inference::TYPE_INT16: return torch::kShort;
-    case inference::TYPE_INT32: return torch::kInt;
-    case inference::TYPE_INT64: return torch::kLong;
-    case inference::TYPE_FP16: return torch::kHalf;
-    case inference::TYPE_BF16: return torch::kBFloat16;
-    case inference::TYPE_FP32: return torch::kFloat;
-    case inference::TYPE_FP64: return torch::kDouble;
-    default: return std::nullopt;
+    case inference::TYPE_BOOL:
+      return torch::kBool;
+    case inference::TYPE_UINT8:
+      return torch::kByte;
+    case inference::TYPE_INT8:
+      return torch::kChar;
+    case inference::TYPE_INT16:
+      return torch::kShort;
+    case inference::TYPE_INT32:
+      return torch::kInt;
+    case inference::TYPE_INT64:
+      return torch::kLong;
+    case inference::TYPE_FP16:
+      return torch::kHalf;
+    case inference::TYPE_BF16:
+      return torch::kBFloat16;
+    case inference::TYPE_FP32:
+      return torch::kFloat;
+    case inference::TYPE_FP64:
+      return torch::kDouble;
+    default:
+      return std::nullopt;
   }
 }
 
 // The per-row dims a client sees for an output whose model shape (without the batch dimension)
 // is `model_dims`: the model's own dims, or the configured dims where a `reshape` is declared.
-std::vector<int64_t> ClientDims(const inference::ModelOutput& output,
-                                c10::IntArrayRef model_dims) {
+std::vector<int64_t> ClientDims(const inference::ModelOutput& output, c10::IntArrayRef model_dims) {
   if (!output.has_reshape()) return model_dims.vec();
   int64_t elements = 1;
   for (int64_t dim : model_dims) elements *= dim;
@@ -118,9 +132,8 @@ absl::StatusOr<std::vector<torch::jit::IValue>> GatherInputs(
         if (!std::equal(other.begin() + 1, other.end(), first.shape.begin() + 1,
                         first.shape.end())) {
           return absl::InternalError(absl::StrCat("instance '", name, "': input '", first.name,
-                                                  "' shapes ", ShapeToString(first.shape),
-                                                  " and ", ShapeToString(other),
-                                                  " cannot share a batch"));
+                                                  "' shapes ", ShapeToString(first.shape), " and ",
+                                                  ShapeToString(other), " cannot share a batch"));
         }
       }
       tensor = torch::empty(dims, options.pinned_memory(device.is_cuda()));
@@ -177,7 +190,8 @@ absl::StatusOr<std::vector<torch::jit::IValue>> RunGraph(torch::jit::Module& mod
 // the batch's rows, and split into every request's own rows.
 absl::Status ScatterOutputs(const std::vector<torch::jit::IValue>& outputs,
                             const BatchShape& shape, const inference::ModelConfig& config,
-                            const std::string& name, absl::Span<InferenceRequest* const> batch) {
+                            bool reject_nan, const std::string& name,
+                            absl::Span<InferenceRequest* const> batch) {
   for (InferenceRequest* request : batch) {
     request->outputs.clear();
     request->outputs.reserve(outputs.size());
@@ -199,16 +213,24 @@ absl::Status ScatterOutputs(const std::vector<torch::jit::IValue>& outputs,
     }
     const torch::Tensor& tensor = host[j];
     if (tensor.scalar_type() != *ToScalarType(spec.data_type())) {
-      return absl::InternalError(absl::StrCat(
-          "instance '", name, "': output '", spec.name(), "' is ",
-          c10::toString(tensor.scalar_type()), " but the configuration says ",
-          inference::DataType_Name(spec.data_type())));
+      return absl::InternalError(absl::StrCat("instance '", name, "': output '", spec.name(),
+                                              "' is ", c10::toString(tensor.scalar_type()),
+                                              " but the configuration says ",
+                                              inference::DataType_Name(spec.data_type())));
+    }
+    if (reject_nan && tensor.is_floating_point()) {
+      if (const int64_t nans = torch::isnan(tensor).sum().item<int64_t>(); nans > 0) {
+        return absl::InternalError(absl::StrCat("instance '", name, "': output '", spec.name(),
+                                                "' holds ", nans, " NaN values of ",
+                                                tensor.numel(),
+                                                "; the configuration rejects NaN outputs"));
+      }
     }
     if (shape.batching && (tensor.dim() < 1 || tensor.size(0) != shape.total_rows)) {
-      return absl::InternalError(absl::StrCat(
-          "instance '", name, "': output '", spec.name(), "' has shape ",
-          ShapeToString(tensor.sizes().vec()), "; expected ", shape.total_rows,
-          " rows along the batch dimension"));
+      return absl::InternalError(absl::StrCat("instance '", name, "': output '", spec.name(),
+                                              "' has shape ", ShapeToString(tensor.sizes().vec()),
+                                              "; expected ", shape.total_rows,
+                                              " rows along the batch dimension"));
     }
     if (config.batch_output_size() > 0) {
       // Cut per request (its rows, and its own lengths where a batch_output says so).
@@ -258,7 +280,8 @@ absl::Status ScatterOutputs(const std::vector<torch::jit::IValue>& outputs,
 // otherwise the first line of the message without C++ frames. At most 300 characters.
 std::string ErrorSummary(const std::exception& error) {
   const auto* c10_error = dynamic_cast<const c10::Error*>(&error);
-  const std::string text = c10_error != nullptr ? c10_error->what_without_backtrace() : error.what();
+  const std::string text =
+      c10_error != nullptr ? c10_error->what_without_backtrace() : error.what();
   std::vector<absl::string_view> lines = absl::StrSplit(text, '\n', absl::SkipWhitespace());
   absl::string_view summary = lines.empty() ? absl::string_view("unknown error") : lines.front();
   for (auto line = lines.rbegin(); line != lines.rend(); ++line) {
@@ -275,6 +298,48 @@ std::string ErrorSummary(const std::exception& error) {
   return std::string(summary);
 }
 
+// The settings LibTorch keeps for the whole process: the graph executor's modes (the last
+// model that sets them wins, as in Triton's PyTorch backend) and the inter-op pool's size, which
+// LibTorch lets a process set once, before its first inter-op task.
+void ApplyProcessWideSettings(const ExecutionSettings& settings, const std::string& name) {
+  if (settings.jit_profiling.has_value()) torch::jit::getProfilingMode() = *settings.jit_profiling;
+  if (settings.jit_executor.has_value()) torch::jit::getExecutorMode() = *settings.jit_executor;
+  if (settings.inter_op_threads == 0) return;
+  static std::mutex mutex;
+  static int inter_op_threads = 0;  // what this process set, 0 before
+  std::lock_guard<std::mutex> lock(mutex);
+  if (inter_op_threads == 0) {
+    try {
+      at::set_num_interop_threads(settings.inter_op_threads);
+      inter_op_threads = settings.inter_op_threads;
+      return;
+    } catch (const std::exception&) {  // the pool already runs
+      inter_op_threads = at::get_num_interop_threads();
+    }
+  }
+  if (inter_op_threads != settings.inter_op_threads) {
+    std::cerr << "instance '" << name << "': INTER_OP_THREAD_COUNT " << settings.inter_op_threads
+              << " ignored: LibTorch's inter-op pool has " << inter_op_threads
+              << " threads already, and its size is set once per process" << std::endl;
+  }
+}
+
+// The thread-local settings, for one run on the calling thread: OpenMP's intra-op threads (per
+// thread under LibTorch's OpenMP backend, so each instance's thread keeps its own count) and
+// the graph executor's optimisation switch.
+class RunSettingsScope {
+ public:
+  explicit RunSettingsScope(const ExecutionSettings& settings)
+      : optimize_(settings.optimized_execution) {
+    if (at::get_num_threads() != settings.intra_op_threads) {
+      at::set_num_threads(settings.intra_op_threads);
+    }
+  }
+
+ private:
+  torch::jit::GraphOptimizerEnabledGuard optimize_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<TorchInstance>> TorchInstance::Create(Options options) {
@@ -286,19 +351,18 @@ absl::StatusOr<std::unique_ptr<TorchInstance>> TorchInstance::Create(Options opt
   try {
     state->device = torch::Device(options.device);
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("instance '", options.instance_name, "': bad device '", options.device,
-                     "': ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "instance '", options.instance_name, "': bad device '", options.device, "': ", e.what()));
   }
   if (state->device.is_cuda()) {
     const int64_t index = state->device.has_index() ? state->device.index() : 0;
     if (!torch::cuda::is_available() ||
         index >= static_cast<int64_t>(torch::cuda::device_count())) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "instance '", options.instance_name, "' asks for device ", options.device,
-          " but this host has ", torch::cuda::device_count(),
-          " CUDA devices visible to LibTorch (CUDA build: ",
-          torch::cuda::is_available() ? "yes" : "no or no driver", ")"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("instance '", options.instance_name, "' asks for device ", options.device,
+                       " but this host has ", torch::cuda::device_count(),
+                       " CUDA devices visible to LibTorch (CUDA build: ",
+                       torch::cuda::is_available() ? "yes" : "no or no driver", ")"));
     }
 #ifdef SPEECH_LIBTORCH_CUDA
     state->stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, index);
@@ -306,8 +370,8 @@ absl::StatusOr<std::unique_ptr<TorchInstance>> TorchInstance::Create(Options opt
   }
   auto unsupported = [&](const char* kind, const std::string& name, DataType type) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "instance '", options.instance_name, "' (", path, "): ", kind, " '", name,
-        "': data_type ", inference::DataType_Name(type), " is not supported by LibTorch"));
+        "instance '", options.instance_name, "' (", path, "): ", kind, " '", name, "': data_type ",
+        inference::DataType_Name(type), " is not supported by LibTorch"));
   };
   // BYTES travel as List[str]; every other type needs a LibTorch scalar type.
   auto supported = [](DataType type) {
@@ -322,6 +386,7 @@ absl::StatusOr<std::unique_ptr<TorchInstance>> TorchInstance::Create(Options opt
     }
   }
   try {
+    ApplyProcessWideSettings(options.execution, options.instance_name);
     state->module = torch::jit::load(path, state->device);
     state->module.eval();
     const size_t arguments =
@@ -338,6 +403,8 @@ absl::StatusOr<std::unique_ptr<TorchInstance>> TorchInstance::Create(Options opt
     return absl::InvalidArgumentError(
         absl::StrCat("model file '", path, "' could not be loaded by LibTorch: ", e.what()));
   }
+  std::cerr << "instance '" << options.instance_name << "' on " << options.device << ": "
+            << DescribeExecutionSettings(options.execution) << std::endl;
   return std::unique_ptr<TorchInstance>(new TorchInstance(std::move(options), std::move(state)));
 }
 
@@ -365,7 +432,14 @@ absl::Status TorchInstance::Execute(absl::Span<InferenceRequest* const> batch) {
   try {
     std::optional<c10::StreamGuard> stream_guard;
     if (state_->stream.has_value()) stream_guard.emplace(*state_->stream);
-    c10::InferenceMode inference_mode;
+    RunSettingsScope run_settings(options_.execution);
+    std::optional<c10::InferenceMode> inference_mode;
+    std::optional<torch::NoGradGuard> no_grad;
+    if (options_.execution.inference_mode) {
+      inference_mode.emplace();
+    } else {
+      no_grad.emplace();
+    }
 
     times.compute_input_start = options_.clock->Now();
     absl::StatusOr<std::vector<torch::jit::IValue>> inputs = GatherInputs(
@@ -382,7 +456,9 @@ absl::Status TorchInstance::Execute(absl::Span<InferenceRequest* const> batch) {
     times.compute_infer_end = options_.clock->Now();
 
     times.compute_output_start = times.compute_infer_end;
-    if (absl::Status scattered = ScatterOutputs(*outputs, shape, options_.config, name(), batch);
+    if (absl::Status scattered = ScatterOutputs(*outputs, shape, options_.config,
+                                                   options_.execution.reject_nan_outputs, name(),
+                                                   batch);
         !scattered.ok()) {
       return scattered;
     }
@@ -391,8 +467,8 @@ absl::Status TorchInstance::Execute(absl::Span<InferenceRequest* const> batch) {
     // The whole error (TorchScript's traceback, C++ frames, file paths) is for the server's log;
     // the client gets its last line, the error itself.
     std::cerr << "instance '" << name() << "' failed to run the model: " << e.what() << std::endl;
-    return absl::InternalError(absl::StrCat("instance '", name(),
-                                            "' failed to run the model: ", ErrorSummary(e)));
+    return absl::InternalError(
+        absl::StrCat("instance '", name(), "' failed to run the model: ", ErrorSummary(e)));
   }
   for (InferenceRequest* request : batch) {
     PhaseTimes& stamped = request->times;

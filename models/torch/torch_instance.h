@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "batcher/clock.h"
 #include "batcher/executor.h"
+#include "models/torch/execution_settings.h"
 #include "proto/model_config.pb.h"
 
 namespace speech {
@@ -27,6 +28,8 @@ class TorchInstance : public BatchExecutor {
     std::string device = "cpu";
     // Names this instance in messages, e.g. "fastpitch_0_gpu1".
     std::string instance_name;
+    // How LibTorch runs the module (threads, inference mode, graph executor).
+    ExecutionSettings execution;
     // Stamps the phase times; must outlive the instance.
     Clock* clock = RealClock::Get();
   };
@@ -39,8 +42,9 @@ class TorchInstance : public BatchExecutor {
   ~TorchInstance() override;
 
   // Gathers the batch's inputs into one tensor per input (pinned host memory when the device is a
-  // GPU), copies them to the device, runs forward() under inference mode and splits the outputs
-  // back into each request's rows. LibTorch errors become INTERNAL statuses naming the instance.
+  // GPU), copies them to the device, runs forward() with the execution settings and splits the
+  // outputs back into each request's rows. LibTorch errors become INTERNAL statuses naming the
+  // instance.
   absl::Status Execute(absl::Span<InferenceRequest* const> batch) override;
 
   const std::string& name() const { return options_.instance_name; }

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "models/torch/execution_settings.h"
 #include "models/torch/torch_instance.h"
 
 namespace speech {
@@ -15,7 +16,11 @@ int TorchInstanceFactory::VisibleGpus() const {
 absl::StatusOr<std::unique_ptr<BatchExecutor>> TorchInstanceFactory::Create(
     const inference::ModelConfig& config, const InstancePlacement& placement,
     const std::string& model_path) {
+  absl::StatusOr<ExecutionSettings> execution =
+      ExecutionSettingsFromConfig(config, placement.model_instances, UsableCores());
+  if (!execution.ok()) return execution.status();
   TorchInstance::Options options;
+  options.execution = *execution;
   options.model_path = model_path;
   options.config = config;
   options.device = placement.device;
