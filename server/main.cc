@@ -247,7 +247,7 @@ int Run(const ServerFlags& flags) {
 }  // namespace speech
 
 int main(int argc, char** argv) {
-  speech::RestartWithPassiveOpenMpWaitPolicy(argv);
+  speech::RestartWithServerThreadingEnvironment(argv);
   std::vector<std::string> args(argv + 1, argv + argc);
   absl::StatusOr<speech::ServerFlags> flags = speech::ParseServerFlags(args);
   if (!flags.ok()) {

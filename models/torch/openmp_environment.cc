@@ -6,15 +6,24 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <utility>
 
 namespace speech {
 
-void RestartWithPassiveOpenMpWaitPolicy(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/1) != 0) return;
+void RestartWithServerThreadingEnvironment(char** argv) {
+  bool changed = false;
+  for (const auto& [name, value] :
+       {std::pair<const char*, const char*>{"OMP_WAIT_POLICY", "PASSIVE"},
+        {"OPENBLAS_NUM_THREADS", "1"}}) {
+    if (std::getenv(name) != nullptr) continue;
+    if (setenv(name, value, /*overwrite=*/1) != 0) return;
+    changed = true;
+  }
+  if (!changed) return;
   execv("/proc/self/exe", argv);
-  std::cerr << "warning: could not restart with OMP_WAIT_POLICY=PASSIVE (" << std::strerror(errno)
-            << "); LibTorch's intra-op threads keep OpenMP's default wait policy" << std::endl;
+  std::cerr << "warning: could not restart with OMP_WAIT_POLICY and OPENBLAS_NUM_THREADS set ("
+            << std::strerror(errno) << "); LibTorch's CPU kernels keep the libraries' defaults"
+            << std::endl;
 }
 
 }  // namespace speech

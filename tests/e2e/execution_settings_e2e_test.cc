@@ -1,6 +1,6 @@
-// The real server's execution environment: OpenMP's passive wait policy unless the user chose
-// one, and each instance's execution settings (intra-op threads shared among the cores) in its
-// log.
+// The real server's execution environment: OpenMP's passive wait policy and serial OpenBLAS
+// unless the user chose otherwise, and each instance's execution settings (intra-op threads shared
+// among the cores) in its log.
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -38,11 +38,13 @@ std::vector<std::string> Environment(pid_t pid) {
   return absl::StrSplit(text, '\0', absl::SkipEmpty());
 }
 
-TEST(ExecutionSettingsE2eTest, ServerRunsOpenMpPassiveAndSharesTheCores) {
+TEST(ExecutionSettingsE2eTest, ServerRunsOpenMpPassiveOpenBlasSerialAndSharesTheCores) {
   unsetenv("OMP_WAIT_POLICY");
+  unsetenv("OPENBLAS_NUM_THREADS");
   std::unique_ptr<ServerProcess> server = StartFastPitchServer();
   ASSERT_NE(server, nullptr);
   EXPECT_THAT(Environment(server->pid()), Contains("OMP_WAIT_POLICY=PASSIVE"));
+  EXPECT_THAT(Environment(server->pid()), Contains("OPENBLAS_NUM_THREADS=1"));
   // Two instances: the cores but one, shared between them, at least one thread each.
   const int threads = std::max(1, (UsableCores() - 1) / 2);
   const std::string output = server->Output();
@@ -57,12 +59,15 @@ TEST(ExecutionSettingsE2eTest, ServerRunsOpenMpPassiveAndSharesTheCores) {
   EXPECT_EQ(server->Stop(), 0);
 }
 
-TEST(ExecutionSettingsE2eTest, AWaitPolicyTheUserSetIsKept) {
+TEST(ExecutionSettingsE2eTest, WhatTheUserSetIsKept) {
   setenv("OMP_WAIT_POLICY", "ACTIVE", 1);
+  setenv("OPENBLAS_NUM_THREADS", "2", 1);
   std::unique_ptr<ServerProcess> server = StartFastPitchServer();
   unsetenv("OMP_WAIT_POLICY");
+  unsetenv("OPENBLAS_NUM_THREADS");
   ASSERT_NE(server, nullptr);
   EXPECT_THAT(Environment(server->pid()), Contains("OMP_WAIT_POLICY=ACTIVE"));
+  EXPECT_THAT(Environment(server->pid()), Contains("OPENBLAS_NUM_THREADS=2"));
   EXPECT_EQ(server->Stop(), 0);
 }
 

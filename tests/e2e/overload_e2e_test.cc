@@ -13,7 +13,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
@@ -21,6 +20,7 @@
 #include "client/inference_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/e2e/resident_memory.h"
 #include "tests/harness/metrics_scrape.h"
 #include "tests/harness/server_process.h"
 
@@ -63,24 +63,6 @@ inference::ModelInferRequest FastPitchRequest() {
   request.add_raw_input_contents(
       std::string(reinterpret_cast<const char*>(symbols.data()), symbols.size() * sizeof(int64_t)));
   return request;
-}
-
-// The server's resident set size (VmRSS), in bytes.
-int64_t ResidentBytes(pid_t pid) {
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) != 0) continue;
-    int64_t kib = 0;
-    std::string digits;
-    for (char c : line) {
-      if (c >= '0' && c <= '9') digits += c;
-    }
-    EXPECT_TRUE(absl::SimpleAtoi(digits, &kib)) << line;
-    return kib * 1024;
-  }
-  ADD_FAILURE() << "no VmRSS for process " << pid;
-  return 0;
 }
 
 // Outcomes of a load run, by kind; one refusal message kept for the assertions.
@@ -158,11 +140,13 @@ TEST(OverloadTest, ExcessIsRefusedAtOnceAndCountedAcceptedWorkSucceedsAndItRecov
   EXPECT_GT(warm.ok.load(), 0);
   EXPECT_TRUE(warm.unexpected.empty()) << warm.unexpected.front();
   const double rejected_before = Rejected(**server);
-  const int64_t resident_before = ResidentBytes((*server)->pid());
+  const absl::StatusOr<int64_t> resident_before = ResidentBytes((*server)->pid());
+  ASSERT_TRUE(resident_before.ok()) << resident_before.status();
 
   Tally flood;
   Load(target, kClients, absl::Seconds(6), &flood);
-  const int64_t resident_after = ResidentBytes((*server)->pid());
+  const absl::StatusOr<int64_t> resident_after = ResidentBytes((*server)->pid());
+  ASSERT_TRUE(resident_after.ok()) << resident_after.status();
   EXPECT_TRUE(flood.unexpected.empty())
       << flood.unexpected.size() << " unexpected outcomes, first: " << flood.unexpected.front();
   EXPECT_GT(flood.ok.load(), 0);
@@ -171,12 +155,12 @@ TEST(OverloadTest, ExcessIsRefusedAtOnceAndCountedAcceptedWorkSucceedsAndItRecov
   EXPECT_EQ(Rejected(**server) - rejected_before, static_cast<double>(flood.unavailable.load()));
   // The queue bounds what the server holds: a flood of any length adds at most a bounded
   // amount (threads and buffers of 64 connections), here well under 256 MiB.
-  EXPECT_LT(resident_after - resident_before, int64_t{256} << 20)
-      << "resident memory grew from " << resident_before << " to " << resident_after;
+  EXPECT_LT(*resident_after - *resident_before, int64_t{256} << 20)
+      << "resident memory grew from " << *resident_before << " to " << *resident_after;
   std::cerr << "warm-up (8 clients, 3 s): " << warm.ok.load()
             << " served; flood (64 clients, 6 s): " << flood.ok.load() << " served, "
-            << flood.unavailable.load() << " refused; resident " << (resident_before >> 20)
-            << " -> " << (resident_after >> 20) << " MiB" << std::endl;
+            << flood.unavailable.load() << " refused; resident " << (*resident_before >> 20)
+            << " -> " << (*resident_after >> 20) << " MiB" << std::endl;
 
   // Once the load drops, everything is served again.
   Tally after;
