@@ -291,7 +291,9 @@ def spec(dtype: str) -> ModelSpec:
             # Symbol ids index the embedding; 512 symbols is about 30 s of
             # speech at 5.5 frames per symbol.
             constraints={"min_value": 0, "max_value": 147,
-                         "min_length": 1, "max_length": 512})],
+                         "min_length": 1, "max_length": 512,
+                         # Symbol 0 alone has no mask left: refused, not run.
+                         "not_all_pad": True})],
         outputs=[TensorSpec("OUTPUT__0", ft, [80, -1]),
                  TensorSpec("OUTPUT__1", "TYPE_INT64", [1], reshape=[]),
                  TensorSpec("OUTPUT__2", ft, [-1]),

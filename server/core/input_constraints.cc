@@ -66,21 +66,19 @@ absl::Status CheckLengths(const ModelInput& spec, const InputTensor& tensor, boo
   for (int d = 0; d < spec.dims_size(); ++d) {
     if (spec.dims(d) >= 0) continue;
     const int64_t length = tensor.shape[d + offset];
-    const std::string where = absl::StrCat("input '", spec.name(), "': dimension ", d + offset,
-                                           " of shape ", ShapeToString(tensor.shape), " is ",
-                                           length);
+    const std::string where =
+        absl::StrCat("input '", spec.name(), "': dimension ", d + offset, " of shape ",
+                     ShapeToString(tensor.shape), " is ", length);
     if (length == 0 && spec.has_ragged_padding()) {
       return absl::InvalidArgumentError(absl::StrCat(where, "; expected at least 1 element"));
     }
     if (length < rule.min_length()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ", below the minimum ",
-                                                     rule.min_length(),
-                                                     " (constraints.min_length)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ", below the minimum ", rule.min_length(), " (constraints.min_length)"));
     }
     if (rule.max_length() > 0 && length > rule.max_length()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ", above the maximum ",
-                                                     rule.max_length(),
-                                                     " (constraints.max_length)"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ", above the maximum ", rule.max_length(), " (constraints.max_length)"));
     }
   }
   return absl::OkStatus();
@@ -129,9 +127,9 @@ absl::Status CheckValues(const ModelInput& spec, const InputTensor& tensor) {
   for (int64_t i = 0; i < count; ++i) {
     const double value = ElementAsDouble(tensor.type, tensor.data, i);
     if (finite && !std::isfinite(value)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "input '", spec.name(), "': element ", i, " is ", Number(value),
-          "; expected finite values (constraints.finite)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("input '", spec.name(), "': element ", i, " is ", Number(value),
+                       "; expected finite values (constraints.finite)"));
     }
     const bool low = rule.has_min_value() && !(value >= rule.min_value());
     const bool high = rule.has_max_value() && !(value <= rule.max_value());
@@ -140,6 +138,28 @@ absl::Status CheckValues(const ModelInput& spec, const InputTensor& tensor) {
           "input '", spec.name(), "': element ", i, " is ", Number(value), "; expected values in [",
           rule.has_min_value() ? Number(rule.min_value()) : "-inf", ", ",
           rule.has_max_value() ? Number(rule.max_value()) : "inf", "] (constraints)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Every row (batch item; the whole tensor without batching) holds an element other than the pad
+// value.
+absl::Status CheckNotAllPad(const ModelInput& spec, const InputTensor& tensor, bool batching) {
+  const double pad = spec.ragged_padding().pad_value();
+  const int64_t count = ElementCount(tensor.shape);
+  const int64_t rows = batching && !tensor.shape.empty() ? tensor.shape[0] : 1;
+  if (rows == 0) return absl::OkStatus();
+  const int64_t per_row = count / rows;
+  for (int64_t row = 0; row < rows; ++row) {
+    bool real = false;
+    for (int64_t i = row * per_row; i < (row + 1) * per_row && !real; ++i) {
+      real = ElementAsDouble(tensor.type, tensor.data, i) != pad;
+    }
+    if (!real) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "input '", spec.name(), "': row ", row, " holds only the pad value ", Number(pad), " (",
+          per_row, " elements); expected at least one other (constraints.not_all_pad)"));
     }
   }
   return absl::OkStatus();
@@ -181,6 +201,9 @@ absl::Status CheckInputConstraints(const inference::ModelConfig& config,
     const InputTensor& tensor = request.inputs[i];
     if (absl::Status s = CheckLengths(spec, tensor, batching); !s.ok()) return s;
     if (absl::Status s = CheckValues(spec, tensor); !s.ok()) return s;
+    if (spec.constraints().not_all_pad()) {
+      if (absl::Status s = CheckNotAllPad(spec, tensor, batching); !s.ok()) return s;
+    }
     if (!spec.constraints().lengths_of().empty()) {
       if (absl::Status s = CheckLengthsOf(config, spec, tensor, request); !s.ok()) return s;
     }

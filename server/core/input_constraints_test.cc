@@ -1,12 +1,12 @@
 #include "server/core/input_constraints.h"
 
+#include <google/protobuf/text_format.h>
+
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
-
-#include <google/protobuf/text_format.h>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -24,24 +24,35 @@ constexpr char kConfig[] = R"pb(
   name: "speech"
   max_batch_size: 8
   input {
-    name: "TEXT" data_type: TYPE_INT64 dims: [ -1 ]
+    name: "TEXT"
+    data_type: TYPE_INT64
+    dims: [ -1 ]
     ragged_padding { pad_value: 0 }
-    constraints { min_value: 0 max_value: 147 min_length: 1 max_length: 6 }
+    constraints { min_value: 0 max_value: 147 min_length: 1 max_length: 6 not_all_pad: true }
   }
   input {
-    name: "AUDIO" data_type: TYPE_FP32 dims: [ -1 ]
+    name: "AUDIO"
+    data_type: TYPE_FP32
+    dims: [ -1 ]
     constraints { min_length: 4 finite: true }
   }
   input {
-    name: "AUDIO_LENGTHS" data_type: TYPE_INT32 dims: [ 1 ]
+    name: "AUDIO_LENGTHS"
+    data_type: TYPE_INT32
+    dims: [ 1 ]
     constraints { lengths_of: "AUDIO" }
   }
-  output { name: "OUT" data_type: TYPE_FP32 dims: [ 1 ] }
+  output {
+    name: "OUT"
+    data_type: TYPE_FP32
+    dims: [ 1 ]
+  }
 )pb";
 
 template <typename T>
 void AddInput(inference::ModelInferRequest* message, const std::string& name,
-              const std::string& datatype, std::vector<int64_t> shape, const std::vector<T>& values) {
+              const std::string& datatype, std::vector<int64_t> shape,
+              const std::vector<T>& values) {
   auto* input = message->add_inputs();
   input->set_name(name);
   input->set_datatype(datatype);
@@ -57,13 +68,18 @@ struct Request {
 };
 
 // Decodes `r` (which must decode) and checks its constraints.
-absl::Status Check(const Request& r) {
+// `rows` rows of TEXT split r.text evenly; AUDIO and AUDIO_LENGTHS repeat per row.
+absl::Status Check(const Request& r, int64_t rows = 1) {
   inference::ModelConfig config;
   EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(kConfig, &config));
   inference::ModelInferRequest message;
-  AddInput<int64_t>(&message, "TEXT", "INT64", {1, static_cast<int64_t>(r.text.size())}, r.text);
-  AddInput<float>(&message, "AUDIO", "FP32", {1, static_cast<int64_t>(r.audio.size())}, r.audio);
-  AddInput<int32_t>(&message, "AUDIO_LENGTHS", "INT32", {1, 1}, {r.audio_length});
+  AddInput<int64_t>(&message, "TEXT", "INT64", {rows, static_cast<int64_t>(r.text.size()) / rows},
+                    r.text);
+  std::vector<float> audio;
+  for (int64_t i = 0; i < rows; ++i) audio.insert(audio.end(), r.audio.begin(), r.audio.end());
+  AddInput<float>(&message, "AUDIO", "FP32", {rows, static_cast<int64_t>(r.audio.size())}, audio);
+  AddInput<int32_t>(&message, "AUDIO_LENGTHS", "INT32", {rows, 1},
+                    std::vector<int32_t>(rows, r.audio_length));
   InferenceRequest request;
   absl::Status decoded = DecodeInferRequest(message, config, &request);
   EXPECT_TRUE(decoded.ok()) << decoded;
@@ -92,6 +108,19 @@ TEST(InputConstraintsTest, EmptyPaddedInputIsRefused) {
   r.text = {};
   ExpectInvalid(Check(r), {"input 'TEXT'", "dimension 1 of shape [1, 0] is 0",
                            "expected at least 1 element"});
+}
+
+TEST(InputConstraintsTest, ARowOfPaddingAloneIsRefused) {
+  Request r;
+  r.text = {0, 0, 0};
+  ExpectInvalid(Check(r), {"input 'TEXT'", "row 0 holds only the pad value 0 (3 elements)",
+                           "constraints.not_all_pad"});
+  r.text = {0, 0, 7};  // padding before a real symbol is the model's business
+  EXPECT_TRUE(Check(r).ok());
+  r.text = {4, 5, 0, 0};  // two rows: the second is padding alone
+  ExpectInvalid(Check(r, /*rows=*/2), {"row 1 holds only the pad value 0 (2 elements)"});
+  r.text = {4, 0, 0, 5};
+  EXPECT_TRUE(Check(r, /*rows=*/2).ok());
 }
 
 TEST(InputConstraintsTest, LengthsOutsideTheLimitsAreRefused) {
@@ -126,14 +155,23 @@ TEST(InputConstraintsTest, LengthsThatDisagreeWithTheDataAreRefused) {
 
 absl::Status CheckText(const std::vector<std::string>& texts) {
   inference::ModelConfig config;
-  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(R"pb(
-    name: "tts" max_batch_size: 8
-    input {
-      name: "TEXT" data_type: TYPE_STRING dims: [ -1 ]
-      constraints { min_element_bytes: 1 max_element_bytes: 20 utf8: true }
-    }
-    output { name: "AUDIO" data_type: TYPE_FP32 dims: [ -1 ] }
-  )pb", &config));
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        name: "tts"
+        max_batch_size: 8
+        input {
+          name: "TEXT"
+          data_type: TYPE_STRING
+          dims: [ -1 ]
+          constraints { min_element_bytes: 1 max_element_bytes: 20 utf8: true }
+        }
+        output {
+          name: "AUDIO"
+          data_type: TYPE_FP32
+          dims: [ -1 ]
+        }
+      )pb",
+      &config));
   inference::ModelInferRequest message;
   auto* input = message.add_inputs();
   input->set_name("TEXT");
@@ -149,13 +187,14 @@ absl::Status CheckText(const std::vector<std::string>& texts) {
 
 TEST(InputConstraintsTest, TextMustBeNonEmptyBoundedUtf8) {
   EXPECT_TRUE(CheckText({"Turn left.", "Grüß Gott"}).ok());
-  ExpectInvalid(CheckText({"ok", ""}), {"input 'TEXT'", "element 1 has 0 bytes, below the minimum 1"});
+  ExpectInvalid(CheckText({"ok", ""}),
+                {"input 'TEXT'", "element 1 has 0 bytes, below the minimum 1"});
   ExpectInvalid(CheckText({std::string(21, 'a')}),
                 {"element 0 has 21 bytes, above the maximum 20 (constraints.max_element_bytes)"});
   ExpectInvalid(CheckText({"bad \xff byte"}), {"element 0 is not valid UTF-8 (byte 4)"});
-  ExpectInvalid(CheckText({"\xc0\xaf"}), {"not valid UTF-8 (byte 0)"});        // overlong
-  ExpectInvalid(CheckText({"\xed\xa0\x80"}), {"not valid UTF-8 (byte 0)"});    // a surrogate
-  ExpectInvalid(CheckText({"cut \xe2\x82"}), {"not valid UTF-8 (byte 4)"});     // cut short
+  ExpectInvalid(CheckText({"\xc0\xaf"}), {"not valid UTF-8 (byte 0)"});      // overlong
+  ExpectInvalid(CheckText({"\xed\xa0\x80"}), {"not valid UTF-8 (byte 0)"});  // a surrogate
+  ExpectInvalid(CheckText({"cut \xe2\x82"}), {"not valid UTF-8 (byte 4)"});  // cut short
 }
 
 }  // namespace

@@ -516,6 +516,11 @@ std::vector<BadRequest> DefaultServerCases() {
        FastPitch({-3}),
        kInvalid,
        {"input 'INPUT__0': element 0 is -3", "expected values in [0, 147]"}},
+      // Symbol 0 is padding: alone it left the model nothing and failed inside it (INTERNAL).
+      {"FastPitchOfPaddingAlone",
+       FastPitch({0, 0, 0, 0}),
+       kInvalid,
+       {"input 'INPUT__0': row 0 holds only the pad value 0", "constraints.not_all_pad"}},
       {"FastPitchTextLongerThanTheCap",
        FastPitch(std::vector<int64_t>(513, 5)),
        kInvalid,

@@ -147,6 +147,9 @@ absl::Status ValidateConstraints(const ModelConfig& config, const ModelInput& in
     return Invalid(where, absl::StrCat("finite applies to floating-point inputs; data_type is ",
                                        inference::DataType_Name(input.data_type())));
   }
+  if (rule.not_all_pad() && !input.has_ragged_padding()) {
+    return Invalid(where, "not_all_pad needs ragged_padding, whose pad_value it compares with");
+  }
   if (!rule.lengths_of().empty()) {
     const ModelInput* data = FindInput(config, rule.lengths_of());
     if (data == nullptr || data == &input) {

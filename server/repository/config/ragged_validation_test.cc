@@ -158,6 +158,11 @@ TEST(RaggedValidationTest, ConstraintRules) {
   ExpectInvalid(ValidateEdited(
                     [](auto& c) { c.mutable_input(0)->mutable_constraints()->set_max_length(-1); }),
                 "constraints", "must be >= 0");
+  ExpectInvalid(ValidateEdited([](auto& c) {
+                  c.mutable_input(0)->clear_ragged_padding();
+                  c.mutable_input(0)->mutable_constraints()->set_not_all_pad(true);
+                }),
+                "constraints", "not_all_pad needs ragged_padding");
 }
 
 TEST(RaggedValidationTest, LengthsOfNamesAnotherInputWithOneVariableDimension) {
