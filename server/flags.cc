@@ -145,6 +145,22 @@ const std::vector<FlagSpec>& Specs() {
        [](const std::string& v, ServerFlags* f) {
          return SetInt(v, 0, 3600, &f->drain_period_secs);
        }},
+      {"heap-release-interval-ms",
+       "How often the server gives the heap pages that freed tensors leave behind back to the "
+       "kernel (malloc_trim), so that its resident memory follows what it uses instead of "
+       "creeping up with the lengths it has seen. 0: never. Default 5000.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetInt(v, 0, 3600 * 1000, &f->heap_release_interval_ms);
+       }},
+      {"malloc-arena-max",
+       "Most glibc malloc arenas the server's threads share: fewer arenas reuse freed tensor "
+       "memory sooner, so the resident peak stays flat (BENCHMARKS.md, \"Soak\"). 0: glibc's "
+       "choice (8 per core, or MALLOC_ARENA_MAX). Default 2.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetInt(v, 0, 1024, &f->malloc_arena_max);
+       }},
       {"grpc-max-message-bytes", "Largest gRPC message accepted or sent. Default 268435456.", false,
        [](const std::string& v, ServerFlags* f) {
          return SetMessageBytes(v, &f->grpc_max_message_bytes);

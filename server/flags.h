@@ -31,6 +31,8 @@ struct ServerFlags {
   std::string model_control_mode = "none";  // --model-control-mode: none, poll or explicit
   std::vector<std::string> load_models;     // --load-model (repeatable; "*" for all)
   int repository_poll_secs = 15;            // --repository-poll-secs
+  int heap_release_interval_ms = 5000;      // --heap-release-interval-ms (0: never)
+  int malloc_arena_max = 2;                 // --malloc-arena-max (0: glibc's choice)
   // Transport security of one port: TLS with a server certificate and key (PEM files), and with
   // `verify_clients` the client's certificate must be signed by `root_cert`.
   struct Tls {

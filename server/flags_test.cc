@@ -47,10 +47,19 @@ TEST(ParseServerFlagsTest, OnlyTheRepositoryGivesEveryDefault) {
   EXPECT_EQ(flags->model_control_mode, "none");
   EXPECT_TRUE(flags->load_models.empty());
   EXPECT_EQ(flags->repository_poll_secs, 15);
+  EXPECT_EQ(flags->heap_release_interval_ms, 5000);
+  EXPECT_EQ(flags->malloc_arena_max, 2);
   EXPECT_EQ(flags->limits.max_input_elements, 67108864);
   EXPECT_EQ(flags->limits.max_request_elements, 134217728);
   EXPECT_EQ(flags->limits.max_queued_bytes_per_model, 1073741824);
   EXPECT_FALSE(flags->help);
+}
+
+TEST(ParseServerFlagsTest, HeapReleaseIntervalMayBeTurnedOff) {
+  absl::StatusOr<ServerFlags> flags =
+      ParseServerFlags({kRepository, "--heap-release-interval-ms=0"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->heap_release_interval_ms, 0);
 }
 
 TEST(ParseServerFlagsTest, ModelControlFlags) {
@@ -264,6 +273,10 @@ TEST(ParseServerFlagsTest, OutOfRangeOrMalformedNumbersNameFlagAndValue) {
       {"drain-period-secs", "3601"},
       {"repository-poll-secs", "0"},
       {"repository-poll-secs", "soon"},
+      {"heap-release-interval-ms", "-5"},
+      {"heap-release-interval-ms", "3600001"},
+      {"malloc-arena-max", "-1"},
+      {"malloc-arena-max", "few"},
       {"grpc-max-message-bytes", "1023"},
       {"grpc-max-message-bytes", "2147483648"},
       {"grpc-max-message-bytes", "lots"},

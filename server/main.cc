@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "models/torch/heap_release.h"
 #include "models/torch/openmp_environment.h"
 #include "models/torch/torch_instance_factory.h"
 #include "server/core/inference_core.h"
@@ -87,6 +88,11 @@ int Run(const ServerFlags& flags) {
   // A peer that closes a TLS connection while the server writes to it (OpenSSL writes with
   // write(), not send(MSG_NOSIGNAL)) must cost that connection, not the process.
   std::signal(SIGPIPE, SIG_IGN);
+  // Before any thread starts: later threads share the capped arenas.
+  if (flags.malloc_arena_max > 0 && !LimitMallocArenas(flags.malloc_arena_max)) {
+    std::cerr << "warning: glibc refused --malloc-arena-max=" << flags.malloc_arena_max
+              << std::endl;
+  }
   // Before the models load: a bad certificate path fails at once.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> grpc_credentials =
       GrpcCredentials(flags.grpc_tls);
@@ -101,6 +107,11 @@ int Run(const ServerFlags& flags) {
   if (!metrics.ok()) {
     std::cerr << "error: " << metrics.status().message() << std::endl;
     return 1;
+  }
+  std::unique_ptr<HeapReleaser> heap_releaser;
+  if (flags.heap_release_interval_ms > 0) {
+    heap_releaser =
+        std::make_unique<HeapReleaser>(absl::Milliseconds(flags.heap_release_interval_ms));
   }
   std::cerr << "loading models from '" << flags.model_repository << "'" << std::endl;
   TorchInstanceFactory torch_instances;

@@ -6,7 +6,8 @@
 # queue, compute input/infer/output us, mean batch, errors), tagged.
 # usage: tests/bench/fastpitch_static_vs_dynamic.sh [TAG]
 #   The server inherits the environment: OMP_WAIT_POLICY / OPENBLAS_NUM_THREADS given here are
-#   kept (the server sets PASSIVE / 1 only where they are unset).
+#   kept (the server sets PASSIVE / 1 only where they are unset). BENCH_SERVER_FLAGS adds flags
+#   to the server's command line (e.g. "--malloc-arena-max=0 --heap-release-interval-ms=0").
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 tag=${1:-server}
@@ -17,7 +18,7 @@ source tests/bench/bench_common.sh
 bench_start_work ""
 bench_build_binaries
 bench_start_server "$bench_work/server.log" "$bench_default_repository" \
-  --model-control-mode=explicit --load-model=fastpitch
+  --model-control-mode=explicit --load-model=fastpitch ${BENCH_SERVER_FLAGS:-}
 common=(-m fastpitch -u "$bench_grpc" --length=64 -p 3000 -r 6)
 for batch in 1 2 4 8; do
   bench_log "offline batch $batch"
