@@ -155,8 +155,8 @@ const std::vector<FlagSpec>& Specs() {
        }},
       {"malloc-arena-max",
        "Most glibc malloc arenas the server's threads share: fewer arenas reuse freed tensor "
-       "memory sooner, so the resident peak stays flat (BENCHMARKS.md, \"Soak\"). 0: glibc's "
-       "choice (8 per core, or MALLOC_ARENA_MAX). Default 2.",
+       "memory sooner, so the resident peak stays flat (BENCHMARKS.md, \"Soak\"). "
+       "MALLOC_ARENA_MAX in the environment wins. 0: glibc's choice (8 per core). Default 2.",
        false,
        [](const std::string& v, ServerFlags* f) {
          return SetInt(v, 0, 1024, &f->malloc_arena_max);

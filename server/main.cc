@@ -88,8 +88,10 @@ int Run(const ServerFlags& flags) {
   // A peer that closes a TLS connection while the server writes to it (OpenSSL writes with
   // write(), not send(MSG_NOSIGNAL)) must cost that connection, not the process.
   std::signal(SIGPIPE, SIG_IGN);
-  // Before any thread starts: later threads share the capped arenas.
-  if (flags.malloc_arena_max > 0 && !LimitMallocArenas(flags.malloc_arena_max)) {
+  // Before any thread starts: later threads share the capped arenas. MALLOC_ARENA_MAX in the
+  // environment wins (glibc has applied it already), as OMP_WAIT_POLICY does.
+  if (flags.malloc_arena_max > 0 && std::getenv("MALLOC_ARENA_MAX") == nullptr &&
+      !LimitMallocArenas(flags.malloc_arena_max)) {
     std::cerr << "warning: glibc refused --malloc-arena-max=" << flags.malloc_arena_max
               << std::endl;
   }
