@@ -1,10 +1,10 @@
 // What `--allow-metrics` costs, the one metrics switch a user has (DESIGN: "Enabling metrics may
 // cost at most 2% of throughput"). The server keeps statistics either way (the ModelStatistics
 // RPC reports them), so both sides record into a MetricsCatalog, exactly as speech_server does;
-// the "on" side also serves /metrics over HTTP and is scraped every --scrape-ms while it runs.
-// In one process the default repository is loaded twice and many threads drive
-// InferenceCore::StartInference on the identity model: decode, batch, run, encode, record. Rounds
-// alternate on/off/off/on so that drift cancels; prints each round and the ratio.
+// the "on" side also serves /metrics over HTTP and is scraped (every "scrape interval ms", the
+// fourth argument) while it runs. In one process the default repository is loaded twice and many
+// threads drive InferenceCore::StartInference on the identity model: decode, batch, run, encode,
+// record. Rounds alternate on/off/off/on so that drift cancels; prints each round and the ratio.
 //
 // Then what recording itself costs, which no switch turns off: threads recording completions of
 // one model as fast as they can (1, one per core, and the client thread count), nanoseconds per
