@@ -1,5 +1,6 @@
 #include "server/metrics/catalog.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace speech {
@@ -171,18 +172,11 @@ std::unique_ptr<ModelStats> MetricsCatalog::AddModel(const std::string& name,
                                                      int64_t max_batch_size) {
   const std::vector<std::string> labels = {name, version};
   ModelSeries series;
-  series.success = success_->Add(labels);
   for (int reason = 0; reason < kFailureReasonCount; ++reason) {
     series.failure[reason] = failure_->Add(
         {name, version, std::string(FailureReasonName(static_cast<FailureReason>(reason)))});
   }
   series.inference_count = inference_count_->Add(labels);
-  series.execution_count = execution_count_->Add(labels);
-  series.request_ns = request_us_->Add(labels);
-  series.queue_ns = queue_us_->Add(labels);
-  series.compute_input_ns = compute_input_us_->Add(labels);
-  series.compute_infer_ns = compute_infer_us_->Add(labels);
-  series.compute_output_ns = compute_output_us_->Add(labels);
   series.request_duration_ns = request_seconds_->Add(labels);
   series.queue_duration_ns = queue_seconds_->Add(labels);
   series.compute_input_duration_ns = compute_input_seconds_->Add(labels);
@@ -190,6 +184,23 @@ std::unique_ptr<ModelStats> MetricsCatalog::AddModel(const std::string& name,
   series.compute_output_duration_ns = compute_output_seconds_->Add(labels);
   series.batch_size_rows = batch_size_->Add(labels);
   series.padding_ratio_permille = padding_ratio_->Add(labels);
+  // Triton's counters, read from the histograms at scrape time (a model loaded again gets the same
+  // histograms back, so its counts carry on, as Triton's do).
+  const Histogram* request = series.request_duration_ns;
+  success_->AddDerived(labels, [request] { return request->Count(); });
+  const Histogram* batches = series.batch_size_rows;
+  execution_count_->AddDerived(labels, [batches] { return batches->Count(); });
+  const std::pair<CounterFamily*, const Histogram*> totals[] = {
+      {request_us_, series.request_duration_ns},
+      {queue_us_, series.queue_duration_ns},
+      {compute_input_us_, series.compute_input_duration_ns},
+      {compute_infer_us_, series.compute_infer_duration_ns},
+      {compute_output_us_, series.compute_output_duration_ns}};
+  for (const auto& [family, histogram] : totals) {
+    family->AddDerived(labels, [histogram = histogram] {
+      return static_cast<uint64_t>(std::max<int64_t>(histogram->Sum(), 0));
+    });
+  }
   return std::make_unique<ModelStats>(name, version, max_batch_size, series);
 }
 

@@ -1,6 +1,7 @@
 #include "server/metrics/catalog.h"
 
 #include <string>
+#include <thread>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -66,6 +67,53 @@ TEST(MetricsCatalogTest, AModelGetsEveryTritonSeriesAndOurHistograms) {
   EXPECT_THAT(text,
               HasSubstr("speech_batch_size_bucket{model=\"tts\",version=\"2\",le=\"1\"} 0\n"));
   EXPECT_THAT(text, Not(HasSubstr("nv_gpu_")));
+}
+
+TEST(MetricsCatalogTest, TritonCountersAreTheHistogramsCountsAndSums) {
+  MetricsCatalog::Options options;
+  options.gpu_metrics = false;
+  auto catalog = MetricsCatalog::Create(options);
+  ASSERT_TRUE(catalog.ok()) << catalog.status();
+  std::unique_ptr<ModelStats> stats = (*catalog)->AddModel("asr", "1", 8);
+  const absl::Time t0 = absl::FromUnixMillis(1700000000000);
+  InferenceRequest request;
+  request.batch_rows = 2;
+  PhaseTimes& t = request.times;
+  t.arrival = t0;
+  t.dispatch = t0 + absl::Microseconds(30);
+  t.compute_input_start = t.dispatch;
+  t.compute_input_end = t.compute_infer_start = t0 + absl::Microseconds(40);
+  t.compute_infer_end = t.compute_output_start = t0 + absl::Microseconds(1040);
+  t.compute_output_end = t0 + absl::Microseconds(1045);
+  InferenceRequest* batch[] = {&request};
+  // Recorded from two threads, so on two shards.
+  for (int i = 0; i < 2; ++i) {
+    std::thread([&] {
+      stats->RecordExecution(batch);
+      stats->RecordCompletion(request, absl::OkStatus(), t0, t0 + absl::Microseconds(1500));
+    }).join();
+  }
+  const std::string text = (*catalog)->Expose();
+  const std::string labels = "{model=\"asr\",version=\"1\"}";
+  EXPECT_THAT(text, HasSubstr("nv_inference_request_success" + labels + " 2\n"));
+  EXPECT_THAT(text, HasSubstr("speech_request_duration_seconds_count" + labels + " 2\n"));
+  EXPECT_THAT(text, HasSubstr("nv_inference_exec_count" + labels + " 2\n"));
+  EXPECT_THAT(text, HasSubstr("nv_inference_count" + labels + " 4\n"));
+  EXPECT_THAT(text, HasSubstr("nv_inference_request_duration_us" + labels + " 3000\n"));
+  EXPECT_THAT(text, HasSubstr("nv_inference_queue_duration_us" + labels + " 60\n"));
+  EXPECT_THAT(text, HasSubstr("nv_inference_compute_input_duration_us" + labels + " 20\n"));
+  EXPECT_THAT(text, HasSubstr("nv_inference_compute_infer_duration_us" + labels + " 2000\n"));
+  EXPECT_THAT(text, HasSubstr("nv_inference_compute_output_duration_us" + labels + " 10\n"));
+
+  // Loaded again (same name and version): the same series, the counts carry on.
+  std::unique_ptr<ModelStats> again = (*catalog)->AddModel("asr", "1", 8);
+  again->RecordExecution(batch);
+  again->RecordCompletion(request, absl::OkStatus(), t0, t0 + absl::Microseconds(1500));
+  const std::string after = (*catalog)->Expose();
+  EXPECT_THAT(after, HasSubstr("nv_inference_request_success" + labels + " 3\n"));
+  EXPECT_THAT(after, HasSubstr("nv_inference_request_duration_us" + labels + " 4500\n"));
+  EXPECT_EQ(after.find("nv_inference_request_success{"),
+            after.rfind("nv_inference_request_success{"));
 }
 
 }  // namespace

@@ -36,33 +36,30 @@ absl::string_view FailureReasonName(FailureReason reason);
 // failed in its model; the others by their status code.
 FailureReason ClassifyFailure(const absl::Status& status, bool dispatched);
 
-// The exported series of one model version (see MetricsCatalog::AddModel). Not owned; all set.
+// The exported series of one model version (see MetricsCatalog::AddModel). Not owned; all set
+// unless noted. Triton's success count, execution count and cumulative durations are not here:
+// they are the counts and sums of the histograms, which the exposition reads (derived counters),
+// so that each request adds to each number once.
 struct ModelSeries {
-  Counter* success = nullptr;
   std::array<Counter*, kFailureReasonCount> failure{};  // by FailureReason
   Counter* inference_count = nullptr;                   // rows of successful requests
-  Counter* execution_count = nullptr;                   // successful model executions
-  // Nanoseconds of successful requests (exposed in microseconds).
-  Counter* request_ns = nullptr;
-  Counter* queue_ns = nullptr;
-  Counter* compute_input_ns = nullptr;
-  Counter* compute_infer_ns = nullptr;
-  Counter* compute_output_ns = nullptr;
-  // Nanoseconds per successful request (exposed in seconds).
+  // Nanoseconds per successful request (exposed in seconds). The request histogram's count is
+  // nv_inference_request_success; each one's sum is its nv_..._duration_us.
   Histogram* request_duration_ns = nullptr;
   Histogram* queue_duration_ns = nullptr;
   Histogram* compute_input_duration_ns = nullptr;
   Histogram* compute_infer_duration_ns = nullptr;
   Histogram* compute_output_duration_ns = nullptr;
-  // Rows per successful model execution.
+  // Rows per successful model execution; its count is nv_inference_exec_count.
   Histogram* batch_size_rows = nullptr;
   // Per successful execution with padded inputs: padded elements over real ones, in thousandths.
   // May be null (no such series: the model pads nothing, or a test does without).
   Histogram* padding_ratio_permille = nullptr;
 };
 
-// Thread-safe and lock-free: every Record* call is a handful of relaxed atomic adds on objects
-// made at load time. Borrows the series (owned by the metric registry, which must outlive it).
+// Thread-safe and lock-free: every Record* call is a handful of relaxed atomic adds on the
+// calling thread's shards of objects made at load time. Borrows the series (owned by the metric
+// registry, which must outlive it).
 class ModelStats {
  public:
   // `max_batch_size` bounds the batch sizes tracked one by one (0, a model that does not batch,
@@ -89,12 +86,8 @@ class ModelStats {
   void Fill(inference::ModelStatistics* out) const;
 
  private:
-  struct BatchSizeStats {
-    std::atomic<uint64_t> count{0};
-    std::atomic<uint64_t> compute_input_ns{0};
-    std::atomic<uint64_t> compute_infer_ns{0};
-    std::atomic<uint64_t> compute_output_ns{0};
-  };
+  // Cells per tracked batch size in batch_sizes_: executions, then input, infer and output ns.
+  static constexpr size_t kBatchSizeCells = 4;
 
   void RecordSuccess(const InferenceRequest& request, absl::Time start, absl::Time end);
   void MarkLastInference(absl::Time end);
@@ -104,7 +97,9 @@ class ModelStats {
   const std::string version_;
   const ModelSeries series_;
   const int64_t max_tracked_batch_size_;
-  const std::unique_ptr<BatchSizeStats[]> batch_sizes_;  // index: rows, 1..max_tracked
+  // kBatchSizeCells per size from 0 (unused) to max_tracked; sharded as the series are, since
+  // every instance of the model adds to it once per batch.
+  ShardedCells batch_sizes_;
 
   std::atomic<uint64_t> failure_ns_{0};
   std::atomic<int64_t> last_inference_ms_{0};

@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "batcher/dynamic_batcher.h"
-#include "tests/fakes/fake_executor.h"
 #include "gtest/gtest.h"
 #include "server/metrics/catalog.h"
+#include "tests/fakes/fake_executor.h"
 
 namespace speech {
 namespace {

@@ -30,21 +30,14 @@ class ModelStatsTest : public ::testing::Test {
   ModelStatsTest() {
     auto seconds = HistogramBuckets::Create({1000, 1000000}, 1e9);
     auto rows = HistogramBuckets::Create({1, 2, 4}, 1);
-    for (int i = 0; i < 14; ++i) counters_.push_back(std::make_unique<Counter>());
+    for (int i = 0; i < 5; ++i) counters_.push_back(std::make_unique<Counter>());
     for (int i = 0; i < 5; ++i) histograms_.push_back(std::make_unique<Histogram>(*seconds));
     histograms_.push_back(std::make_unique<Histogram>(*rows));
     auto permille = HistogramBuckets::Create({0, 250, 500}, 1000);
     histograms_.push_back(std::make_unique<Histogram>(*permille));
     int c = 0;
-    series_.success = counters_[c++].get();
     for (Counter*& failure : series_.failure) failure = counters_[c++].get();
     series_.inference_count = counters_[c++].get();
-    series_.execution_count = counters_[c++].get();
-    series_.request_ns = counters_[c++].get();
-    series_.queue_ns = counters_[c++].get();
-    series_.compute_input_ns = counters_[c++].get();
-    series_.compute_infer_ns = counters_[c++].get();
-    series_.compute_output_ns = counters_[c++].get();
     series_.request_duration_ns = histograms_[0].get();
     series_.queue_duration_ns = histograms_[1].get();
     series_.compute_input_duration_ns = histograms_[2].get();
@@ -101,18 +94,19 @@ TEST_F(ModelStatsTest, SuccessesFailuresAndExecutionsFillTheStatistics) {
   stats_->RecordCompletion(*failed, absl::InternalError("model"), t0_, t0_ + absl::Microseconds(3));
   stats_->RecordFailure(FailureReason::kOther, t0_, t0_ + absl::Microseconds(4));
 
-  EXPECT_EQ(series_.success->Value(), 3u);
+  EXPECT_EQ(series_.request_duration_ns->Count(), 3u);
   EXPECT_EQ(series_.failure[0]->Value(), 1u);  // REJECTED
   EXPECT_EQ(series_.failure[1]->Value(), 1u);  // CANCELED
   EXPECT_EQ(series_.failure[2]->Value(), 1u);  // BACKEND
   EXPECT_EQ(series_.failure[3]->Value(), 1u);  // OTHER
   EXPECT_EQ(series_.inference_count->Value(), 7u);
-  EXPECT_EQ(series_.execution_count->Value(), 2u);
-  EXPECT_EQ(series_.request_ns->Value(), 3u * 200000);
-  EXPECT_EQ(series_.queue_ns->Value(), 3u * 20000);
-  EXPECT_EQ(series_.compute_infer_ns->Value(), 3u * 100000);
+  EXPECT_EQ(series_.batch_size_rows->Count(), 2u);
+  EXPECT_EQ(series_.request_duration_ns->Sum(), 3 * 200000);
+  EXPECT_EQ(series_.queue_duration_ns->Sum(), 3 * 20000);
+  EXPECT_EQ(series_.compute_infer_duration_ns->Sum(), 3 * 100000);
   EXPECT_EQ(series_.batch_size_rows->Snapshot().bucket_counts, (std::vector<uint64_t>{0, 0, 2, 0}));
-  EXPECT_EQ(series_.request_duration_ns->Snapshot().bucket_counts, (std::vector<uint64_t>{0, 3, 0}));
+  EXPECT_EQ(series_.request_duration_ns->Snapshot().bucket_counts,
+            (std::vector<uint64_t>{0, 3, 0}));
 
   inference::ModelStatistics statistics;
   stats_->Fill(&statistics);
@@ -153,7 +147,7 @@ TEST_F(ModelStatsTest, OversizedBatchesCountAsTheLargestTracked) {
 
 TEST_F(ModelStatsTest, PaddedExecutionsRecordTheirPaddingRatio) {
   auto padded = Finished(2);
-  padded->executed_real_elements = 14;    // 14 real elements padded to 20: ratio 6 / 14
+  padded->executed_real_elements = 14;  // 14 real elements padded to 20: ratio 6 / 14
   padded->executed_padded_elements = 20;
   auto plain = Finished(1);  // a model that pads nothing records no ratio
   InferenceRequest* const padded_batch[] = {padded.get()};

@@ -32,25 +32,60 @@ size_t HistogramBuckets::IndexOf(int64_t value) const {
                              upper_bounds_.begin());
 }
 
+namespace metrics_internal {
+
+size_t NextShard() {
+  static std::atomic<size_t> next{0};
+  return next.fetch_add(1, std::memory_order_relaxed) % kMetricShards;
+}
+
+}  // namespace metrics_internal
+
+uint64_t Counter::Value() const {
+  uint64_t total = 0;
+  for (const metrics_internal::CacheLine& shard : shards_) {
+    total += shard.cells[0].load(std::memory_order_relaxed);
+  }
+  return total;
+}
+
+ShardedCells::ShardedCells(size_t size)
+    : size_(size),
+      lines_per_shard_(std::max<size_t>(
+          (size + metrics_internal::kCellsPerLine - 1) / metrics_internal::kCellsPerLine, 1)),
+      lines_(new metrics_internal::CacheLine[kMetricShards * lines_per_shard_]) {}
+
+uint64_t ShardedCells::Total(size_t index) const {
+  const metrics_internal::CacheLine* line = &lines_[index / metrics_internal::kCellsPerLine];
+  uint64_t total = 0;
+  for (size_t shard = 0; shard < kMetricShards; ++shard, line += lines_per_shard_) {
+    total += line->cells[index % metrics_internal::kCellsPerLine].load(std::memory_order_relaxed);
+  }
+  return total;
+}
+
 Histogram::Histogram(std::shared_ptr<const HistogramBuckets> buckets)
     : buckets_(std::move(buckets)),
-      counts_(new std::atomic<uint64_t>[buckets_->upper_bounds().size() + 1]) {
-  for (size_t i = 0; i <= buckets_->upper_bounds().size(); ++i) {
-    counts_[i].store(0, std::memory_order_relaxed);
-  }
-}
+      sum_cell_(buckets_->upper_bounds().size() + 1),
+      cells_(sum_cell_ + 1) {}
 
 HistogramSnapshot Histogram::Snapshot() const {
   HistogramSnapshot snapshot;
-  const size_t size = buckets_->upper_bounds().size() + 1;
-  snapshot.bucket_counts.reserve(size);
-  for (size_t i = 0; i < size; ++i) {
-    const uint64_t count = counts_[i].load(std::memory_order_relaxed);
-    snapshot.bucket_counts.push_back(count);
-    snapshot.count += count;
+  snapshot.bucket_counts.reserve(sum_cell_);
+  for (size_t i = 0; i < sum_cell_; ++i) {
+    snapshot.bucket_counts.push_back(cells_.Total(i));
+    snapshot.count += snapshot.bucket_counts.back();
   }
-  snapshot.sum = sum_.load(std::memory_order_relaxed);
+  snapshot.sum = static_cast<int64_t>(cells_.Total(sum_cell_));
   return snapshot;
 }
+
+uint64_t Histogram::Count() const {
+  uint64_t count = 0;
+  for (size_t i = 0; i < sum_cell_; ++i) count += cells_.Total(i);
+  return count;
+}
+
+int64_t Histogram::Sum() const { return static_cast<int64_t>(cells_.Total(sum_cell_)); }
 
 }  // namespace speech

@@ -40,6 +40,19 @@ TEST(CounterTest, ConcurrentIncrementsSumExactly) {
   EXPECT_EQ(counter.Value(), static_cast<uint64_t>(kPerThread) * kThreads * (kThreads + 1) / 2);
 }
 
+TEST(MetricShardTest, ThreadsStartedInTurnRecordOnDifferentShards) {
+  // Two instance threads of one model, started one after the other, must not share a line.
+  size_t first = kMetricShards;
+  size_t second = kMetricShards;
+  std::thread([&first] { first = metrics_internal::ThisThreadShard(); }).join();
+  std::thread([&second] { second = metrics_internal::ThisThreadShard(); }).join();
+  ASSERT_LT(first, kMetricShards);
+  ASSERT_LT(second, kMetricShards);
+  EXPECT_NE(first, second);
+  // A thread keeps its shard.
+  EXPECT_EQ(metrics_internal::ThisThreadShard(), metrics_internal::ThisThreadShard());
+}
+
 TEST(HistogramBucketsTest, RejectsBadLayouts) {
   auto empty = HistogramBuckets::Create({}, 1);
   EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
@@ -70,6 +83,29 @@ TEST(HistogramTest, SnapshotCountsPerBucketAndSums) {
   EXPECT_THAT(snapshot.bucket_counts, ElementsAre(2, 2, 2));
   EXPECT_EQ(snapshot.count, 6u);
   EXPECT_EQ(snapshot.sum, 1 + 10 + 11 + 20 + 21 + 1000);
+}
+
+TEST(HistogramTest, CountAndSumAddUpEveryShardAsTheSnapshotDoes) {
+  // 22 bounds: each shard spans three cache lines, the sum in the last one.
+  std::vector<int64_t> bounds;
+  for (int64_t b = 1; b <= 22; ++b) bounds.push_back(b * 10);
+  Histogram histogram(Buckets(bounds));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < static_cast<int>(kMetricShards) + 3; ++t) {
+    threads.emplace_back([&histogram, t] {
+      histogram.Observe(-5);       // first bucket, and a negative sum part
+      histogram.Observe(t * 100);  // spread over the buckets, +Inf included
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const HistogramSnapshot snapshot = histogram.Snapshot();
+  const int64_t threads_run = static_cast<int64_t>(kMetricShards) + 3;
+  EXPECT_EQ(snapshot.count, static_cast<uint64_t>(2 * threads_run));
+  EXPECT_EQ(snapshot.sum, -5 * threads_run + 100 * threads_run * (threads_run - 1) / 2);
+  EXPECT_EQ(histogram.Count(), snapshot.count);
+  EXPECT_EQ(histogram.Sum(), snapshot.sum);
+  EXPECT_EQ(snapshot.bucket_counts.size(), bounds.size() + 1);
+  EXPECT_EQ(snapshot.bucket_counts[0], static_cast<uint64_t>(threads_run) + 1);  // -5s and 0
 }
 
 TEST(HistogramTest, ConcurrentObservationsAreAllCounted) {

@@ -114,18 +114,39 @@ Counter* CounterFamily::Add(std::vector<std::string> label_values) {
   CheckArity(label_values);
   absl::MutexLock lock(&mu_);
   for (Series& series : series_) {
-    if (series.label_values == label_values) return &series.counter;
+    if (series.label_values == label_values) {
+      SPEECH_CHECK(series.read == nullptr, "metric ", name(),
+                   ": a series is both derived and counted");
+      return &series.counter;
+    }
   }
   series_.emplace_back();
   series_.back().label_values = std::move(label_values);
   return &series_.back().counter;
 }
 
+void CounterFamily::AddDerived(std::vector<std::string> label_values, Reader read) {
+  CheckArity(label_values);
+  SPEECH_CHECK(read != nullptr, "metric ", name(), ": a derived series needs a reader");
+  absl::MutexLock lock(&mu_);
+  for (Series& series : series_) {
+    if (series.label_values == label_values) {
+      SPEECH_CHECK(series.read != nullptr, "metric ", name(),
+                   ": a series is both counted and derived");
+      series.read = std::move(read);
+      return;
+    }
+  }
+  series_.emplace_back();
+  series_.back().label_values = std::move(label_values);
+  series_.back().read = std::move(read);
+}
+
 void CounterFamily::AppendSamples(std::string* out) const {
   for (const Series& series : series_) {
     const std::string labels = OpenLabels(series.label_values);
-    absl::StrAppend(out, name(), labels, labels.empty() ? "" : "}", " ",
-                    series.counter.Value() / divisor_, "\n");
+    const uint64_t value = series.read != nullptr ? series.read() : series.counter.Value();
+    absl::StrAppend(out, name(), labels, labels.empty() ? "" : "}", " ", value / divisor_, "\n");
   }
 }
 

@@ -69,11 +69,21 @@ class CounterFamily final : public MetricFamily {
   // per request. REQUIRES: label_values.size() equals the number of label names.
   Counter* Add(std::vector<std::string> label_values);
 
+  // Reads a counter's value at exposition time (before the divisor).
+  using Reader = std::function<uint64_t()>;
+  // Adds (or replaces the reader of) a series whose value is read rather than counted: a count
+  // or a sum that a histogram already holds, so that the request path adds to it once. `read`
+  // runs on the exposing thread with the family's mutex held (it must not call back into the
+  // registry) and must stay valid as long as the registry. REQUIRES: as Add; no counter of Add
+  // has these label values.
+  void AddDerived(std::vector<std::string> label_values, Reader read);
+
  private:
   friend class MetricRegistry;
   struct Series {
     std::vector<std::string> label_values;
     Counter counter;
+    Reader read;  // set for a derived series, whose `counter` stays unused
   };
   CounterFamily(std::string name, std::string help, std::vector<std::string> label_names,
                 uint64_t divisor);

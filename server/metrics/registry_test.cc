@@ -111,6 +111,33 @@ TEST(MetricRegistryTest, RejectsBadNamesAndDuplicates) {
             absl::StatusCode::kAlreadyExists);
 }
 
+TEST(MetricRegistryTest, DerivedCounterIsReadAtExpositionAndDivided) {
+  MetricRegistry registry;
+  auto total_us = registry.AddCounter("total_us", "Total", {"model"}, 1000);
+  ASSERT_TRUE(total_us.ok());
+  uint64_t nanos = 4999;
+  (*total_us)->AddDerived({"m"}, [&nanos] { return nanos; });
+  EXPECT_THAT(registry.Expose(), HasSubstr("total_us{model=\"m\"} 4\n"));
+  nanos = 12000;  // read again at the next exposition
+  EXPECT_THAT(registry.Expose(), HasSubstr("total_us{model=\"m\"} 12\n"));
+  // A model loaded again replaces its reader rather than adding a second series.
+  (*total_us)->AddDerived({"m"}, [] { return uint64_t{7000}; });
+  const std::string text = registry.Expose();
+  EXPECT_THAT(text, HasSubstr("total_us{model=\"m\"} 7\n"));
+  EXPECT_EQ(text.find("total_us{"), text.rfind("total_us{"));
+}
+
+TEST(MetricRegistryDeathTest, SeriesIsEitherCountedOrDerived) {
+  MetricRegistry registry;
+  auto family = registry.AddCounter("c", "", {"a"});
+  ASSERT_TRUE(family.ok());
+  (*family)->Add({"counted"});
+  (*family)->AddDerived({"derived"}, [] { return uint64_t{1}; });
+  EXPECT_DEATH((*family)->Add({"derived"}), "both derived and counted");
+  EXPECT_DEATH((*family)->AddDerived({"counted"}, [] { return uint64_t{1}; }),
+               "both counted and derived");
+}
+
 TEST(MetricRegistryDeathTest, WrongLabelCountCrashes) {
   MetricRegistry registry;
   auto family = registry.AddCounter("c", "", {"a", "b"});
