@@ -1,6 +1,7 @@
 // What the server records about one model version: Triton's counters and our phase histograms
 // (exported on /metrics) plus what only the ModelStatistics RPC reports (failure time, last
-// inference, per batch size compute times). /metrics and ModelStatistics read the same counters.
+// inference, per batch size compute times). /metrics and ModelStatistics read the same
+// histograms and counters.
 #ifndef SPEECH_SERVER_METRICS_MODEL_STATS_H_
 #define SPEECH_SERVER_METRICS_MODEL_STATS_H_
 
