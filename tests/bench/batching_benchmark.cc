@@ -91,13 +91,16 @@ double StaticBatchThroughput(std::vector<std::unique_ptr<TorchInstance>>& instan
     }
     texts.push_back(std::move(rows));
   }
-  std::vector<std::unique_ptr<InferenceRequest>> requests;
-  for (const std::vector<int64_t>& rows : texts) requests.push_back(MakeRequest(rows, batch));
+  // Each thread has its own requests (Execute writes a request's outputs) over the same texts.
+  std::vector<std::vector<std::unique_ptr<InferenceRequest>>> requests(instances.size());
+  for (auto& mine : requests) {
+    for (const std::vector<int64_t>& rows : texts) mine.push_back(MakeRequest(rows, batch));
+  }
   // TorchScript's profiling executor specialises on the first runs of a shape.
-  for (auto& instance : instances) {
+  for (size_t t = 0; t < instances.size(); ++t) {
     for (int warm = 0; warm < 3; ++warm) {
-      InferenceRequest* one[] = {requests[warm % kClients].get()};
-      if (!instance->Execute(one).ok()) std::abort();
+      InferenceRequest* one[] = {requests[t][warm % kClients].get()};
+      if (!instances[t]->Execute(one).ok()) std::abort();
     }
   }
   std::atomic<int64_t> rows{0};
@@ -105,8 +108,8 @@ double StaticBatchThroughput(std::vector<std::unique_ptr<TorchInstance>>& instan
   std::vector<std::thread> workers;
   for (size_t t = 0; t < instances.size(); ++t) {
     workers.emplace_back([&, t] {
-      for (size_t k = t; absl::Now() - start < duration; k = (k + 1) % requests.size()) {
-        InferenceRequest* one[] = {requests[k].get()};
+      for (size_t k = t % kClients; absl::Now() - start < duration; k = (k + 1) % kClients) {
+        InferenceRequest* one[] = {requests[t][k].get()};
         if (!instances[t]->Execute(one).ok()) std::abort();
         rows += batch;
       }
