@@ -6,16 +6,27 @@
 # b1, ...) so that drift on a shared machine falls on all three. Prints a Markdown table per
 # model and the two checks: online >= 0.9x the better offline throughput, offline batch 8's p99
 # <= 1.5x its p50 (both on the means over rounds).
-# usage: tests/bench/online_vs_offline_benchmark.sh [--rounds=N]   (default 2)
+# usage: tests/bench/online_vs_offline_benchmark.sh [--rounds=N] [--sample-count=N] [--models=M,...]
+#   --rounds: default 2. --sample-count: distinct generated requests, cycled (perf_analyzer's
+#   flag, default 16); 1 sends the same request every time, which separates the spread of the
+#   inputs' costs from the execution's own jitter. --models: default fastpitch,wav2vec2.
 #   BENCH_SERVER_FLAGS adds flags to the server's command line.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=2
+samples=16
+models=fastpitch,wav2vec2
 for arg in "$@"; do
   case $arg in
     --rounds=*) rounds=${arg#--rounds=} ;;
-    *) echo "usage: $0 [--rounds=N]" >&2; exit 2 ;;
+    --sample-count=*) samples=${arg#--sample-count=} ;;
+    --models=*) models=${arg#--models=} ;;
+    *) echo "usage: $0 [--rounds=N] [--sample-count=N] [--models=fastpitch,wav2vec2]" >&2; exit 2 ;;
   esac
+done
+declare -A lengths=([fastpitch]=64 [wav2vec2]=32000)
+for model in ${models//,/ }; do
+  [ -n "${lengths[$model]:-}" ] || { echo "$0: unknown model '$model'" >&2; exit 2; }
 done
 
 bench_name=online-vs-offline
@@ -35,7 +46,8 @@ run() {
   esac
   bench_log "$model round $round: $case"
   # perf_analyzer's row: clients, infer/s, p50, p90, p95, p99, ...
-  "$bench_analyzer_bin" -m "$model" -u "$bench_grpc" --length="$length" -p 3000 -r 6 \
+  "$bench_analyzer_bin" -m "$model" -u "$bench_grpc" --length="$length" --sample-count="$samples" \
+    -p 3000 -r 6 \
     "${args[@]}" 2>/dev/null | grep -E '^ *[0-9]' | tail -1 |
     awk -v c="$case" -v r="$round" '{ print c, r, $2, $3, $6 }' >>"$bench_work/$model.rows"
 }
@@ -43,7 +55,7 @@ run() {
 report() {
   local model=$1 length=$2
   echo
-  echo "## $model ($length per request), $rounds round(s)"
+  echo "## $model ($length per request, $samples distinct requests), $rounds round(s)"
   echo
   awk '
     { n[$1]++; ips[$1] += $3; p50[$1] += $4; p99[$1] += $5; all[$1] = all[$1] " " $3 }
@@ -72,9 +84,9 @@ report() {
 echo "# Online against offline, tiny models on CPU"
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPU cores; commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)."
-echo "Command: \`tests/bench/online_vs_offline_benchmark.sh --rounds=$rounds\`${BENCH_SERVER_FLAGS:+ with BENCH_SERVER_FLAGS=\"$BENCH_SERVER_FLAGS\"}"
-for spec in fastpitch:64 wav2vec2:32000; do
-  model=${spec%%:*} length=${spec#*:}
+echo "Command: \`tests/bench/online_vs_offline_benchmark.sh --rounds=$rounds --sample-count=$samples --models=$models\`${BENCH_SERVER_FLAGS:+ with BENCH_SERVER_FLAGS=\"$BENCH_SERVER_FLAGS\"}"
+for model in ${models//,/ }; do
+  length=${lengths[$model]}
   bench_start_server "$bench_work/$model.log" "$bench_default_repository" \
     --model-control-mode=explicit --load-model="$model" ${BENCH_SERVER_FLAGS:-}
   for ((round = 1; round <= rounds; round++)); do
