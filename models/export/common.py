@@ -30,6 +30,9 @@ class TensorSpec:
     # the server pads each item's variable dims with this value
     # (`ragged_padding { pad_value: V }`).
     pad_value: Optional[float] = None
+    # Inputs with pad_value only: `ragged_padding { bucket_fraction: F }`, the
+    # server pads a batch further, to a few sizes per octave (at most F more).
+    bucket_fraction: Optional[float] = None
     # Inputs only: `constraints { key: value ... }` checked when a request is
     # decoded, e.g. {"min_length": 1, "finite": True}; written in dict order.
     constraints: Optional[Dict[str, Union[bool, int, float, str]]] = None
@@ -156,8 +159,11 @@ def _tensor_block(tensors: List[TensorSpec]) -> str:
             reshape = f"    reshape {{ shape: [ {shape} ] }}\n"
         extensions = ""
         if t.pad_value is not None:
+            bucket = ""
+            if t.bucket_fraction is not None:
+                bucket = f" bucket_fraction: {_value_text(t.bucket_fraction)}"
             extensions += (f"    ragged_padding {{ pad_value: "
-                           f"{_value_text(t.pad_value)} }}\n")
+                           f"{_value_text(t.pad_value)}{bucket} }}\n")
         if t.constraints:
             rules = " ".join(f"{k}: {_value_text(v)}"
                              for k, v in t.constraints.items())

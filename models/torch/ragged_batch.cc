@@ -44,6 +44,23 @@ int IndexOfOutput(const inference::ModelConfig& config, const std::string& name)
 
 }  // namespace
 
+int64_t BucketedSize(int64_t longest, double fraction, int64_t cap) {
+  int64_t step = 1;
+  while (step * 2 <= fraction * static_cast<double>(longest)) step *= 2;
+  const int64_t bucketed = (longest + step - 1) / step * step;
+  if (cap > 0 && bucketed > cap) return std::max(longest, cap);
+  return bucketed;
+}
+
+bool PadsFurther(const std::vector<int64_t>& shape, const inference::ModelInput& spec) {
+  const double fraction = spec.ragged_padding().bucket_fraction();
+  if (fraction <= 0) return false;
+  for (int d : VariablePositions(spec.dims())) {
+    if (BucketedSize(shape[d], fraction, spec.constraints().max_length()) != shape[d]) return true;
+  }
+  return false;
+}
+
 torch::Tensor GatherPadded(absl::Span<InferenceRequest* const> batch, int index,
                            const inference::ModelInput& spec, const torch::TensorOptions& options,
                            int64_t* real, int64_t* padded) {
@@ -55,12 +72,16 @@ torch::Tensor GatherPadded(absl::Span<InferenceRequest* const> batch, int index,
     dims[0] += shape[0];
     for (int d : variable) dims[d] = std::max(dims[d], shape[d]);
   }
+  for (int d : variable) {
+    dims[d] = BucketedSize(dims[d], spec.ragged_padding().bucket_fraction(),
+                           spec.constraints().max_length());
+  }
   torch::Tensor tensor = torch::full(dims, spec.ragged_padding().pad_value(), options);
   int64_t row = 0;
   for (const InferenceRequest* request : batch) {
     const InputTensor& input = request->inputs[index];
-    torch::Tensor source = torch::from_blob(const_cast<char*>(input.data), input.shape,
-                                            options.pinned_memory(false));
+    torch::Tensor source =
+        torch::from_blob(const_cast<char*>(input.data), input.shape, options.pinned_memory(false));
     torch::Tensor target = tensor.narrow(0, row, input.shape[0]);
     for (int d : variable) target = target.narrow(d, 0, input.shape[d]);
     target.copy_(source);
@@ -92,8 +113,7 @@ std::vector<torch::Tensor> BatchInputs(absl::Span<InferenceRequest* const> batch
       rows += shape[0];
     }
     const int64_t width = rows == 0 ? 1 : static_cast<int64_t>(values.size()) / rows;
-    torch::Tensor tensor =
-        torch::tensor(values, torch::kLong).reshape({rows, width});
+    torch::Tensor tensor = torch::tensor(values, torch::kLong).reshape({rows, width});
     if (batch_input.data_type() == inference::TYPE_INT32) tensor = tensor.to(torch::kInt);
     tensors.push_back(std::move(tensor));
   }
@@ -125,9 +145,9 @@ absl::StatusOr<torch::Tensor> CutOutput(const std::vector<torch::Tensor>& output
   for (size_t k = 0; k < positions.size() && k < lengths.size(); ++k) {
     const int d = positions[k];
     if (d >= part.dim() || lengths[k] < 0 || lengths[k] > part.size(d)) {
-      return absl::InternalError(absl::StrCat(
-          "output '", spec.name(), "': cannot cut dimension ", d, " of ",
-          ShapeToString(part.sizes().vec()), " to ", lengths[k]));
+      return absl::InternalError(absl::StrCat("output '", spec.name(), "': cannot cut dimension ",
+                                              d, " of ", ShapeToString(part.sizes().vec()), " to ",
+                                              lengths[k]));
     }
     part = part.narrow(d, 0, lengths[k]);
   }

@@ -16,9 +16,20 @@
 
 namespace speech {
 
+// The size a batch whose longest item has `longest` elements along a variable dimension is
+// padded to: `longest` rounded up to a multiple of the largest power of two not above
+// `fraction` * `longest`, but not past `cap` (when cap > 0) unless `longest` is. `longest` itself
+// when fraction is 0 or the step is 1. REQUIRES: longest >= 0, fraction in [0, 0.5].
+int64_t BucketedSize(int64_t longest, double fraction, int64_t cap);
+
+// True when an item of `shape` (batch dimension first) would be padded past its own sizes by
+// the buckets of input `spec` (ragged_padding's bucket_fraction).
+bool PadsFurther(const std::vector<int64_t>& shape, const inference::ModelInput& spec);
+
 // Input `index` of every request of `batch`, in order along the batch dimension, in one host
 // tensor of `options`: each item padded with the input's ragged_padding pad_value at the end of
-// every variable dimension, up to the longest in the batch. Also adds the elements of data and
+// every variable dimension, up to the longest in the batch (BucketedSize with the input's
+// bucket_fraction and constraints.max_length). Also adds the elements of data and
 // of padding to `*real` and `*padded`. REQUIRES: the model batches, input `index` has
 // ragged_padding, and the requests agree on its fixed dimensions.
 torch::Tensor GatherPadded(absl::Span<InferenceRequest* const> batch, int index,

@@ -98,8 +98,8 @@ struct BatchShape {
 // Compute input: one tensor per configured input holding the batch's rows in request order
 // (padded to the longest item where the input has ragged_padding), then the batch inputs, on the
 // instance's device (through pinned host memory for a GPU). A lone request on the CPU runs
-// straight on the bytes it brought. Adds the padded inputs' elements of data and of padding to
-// `*real` and `*padded`.
+// straight on the bytes it brought (unless its input's buckets pad it further). Adds the padded
+// inputs' elements of data and of padding to `*real` and `*padded`.
 absl::StatusOr<std::vector<torch::jit::IValue>> GatherInputs(
     absl::Span<InferenceRequest* const> batch, const BatchShape& shape,
     const inference::ModelConfig& config, const torch::Device& device, const std::string& name,
@@ -115,7 +115,8 @@ absl::StatusOr<std::vector<torch::jit::IValue>> GatherInputs(
     const auto options = torch::TensorOptions().dtype(*ToScalarType(first.type));
     const bool padded_input = config.input(i).has_ragged_padding();
     torch::Tensor tensor;
-    if (batch.size() == 1 && !device.is_cuda()) {
+    if (batch.size() == 1 && !device.is_cuda() &&
+        !(padded_input && PadsFurther(first.shape, config.input(i)))) {
       tensor = torch::from_blob(const_cast<char*>(first.data), first.shape, options);
       if (padded_input) {
         *real += tensor.numel();
@@ -188,10 +189,9 @@ absl::StatusOr<std::vector<torch::jit::IValue>> RunGraph(torch::jit::Module& mod
 
 // Compute output: each output back on the host, checked against its configured data type and
 // the batch's rows, and split into every request's own rows.
-absl::Status ScatterOutputs(const std::vector<torch::jit::IValue>& outputs,
-                            const BatchShape& shape, const inference::ModelConfig& config,
-                            bool reject_nan, const std::string& name,
-                            absl::Span<InferenceRequest* const> batch) {
+absl::Status ScatterOutputs(const std::vector<torch::jit::IValue>& outputs, const BatchShape& shape,
+                            const inference::ModelConfig& config, bool reject_nan,
+                            const std::string& name, absl::Span<InferenceRequest* const> batch) {
   for (InferenceRequest* request : batch) {
     request->outputs.clear();
     request->outputs.reserve(outputs.size());
@@ -221,8 +221,7 @@ absl::Status ScatterOutputs(const std::vector<torch::jit::IValue>& outputs,
     if (reject_nan && tensor.is_floating_point()) {
       if (const int64_t nans = torch::isnan(tensor).sum().item<int64_t>(); nans > 0) {
         return absl::InternalError(absl::StrCat("instance '", name, "': output '", spec.name(),
-                                                "' holds ", nans, " NaN values of ",
-                                                tensor.numel(),
+                                                "' holds ", nans, " NaN values of ", tensor.numel(),
                                                 "; the configuration rejects NaN outputs"));
       }
     }
@@ -456,9 +455,8 @@ absl::Status TorchInstance::Execute(absl::Span<InferenceRequest* const> batch) {
     times.compute_infer_end = options_.clock->Now();
 
     times.compute_output_start = times.compute_infer_end;
-    if (absl::Status scattered = ScatterOutputs(*outputs, shape, options_.config,
-                                                   options_.execution.reject_nan_outputs, name(),
-                                                   batch);
+    if (absl::Status scattered = ScatterOutputs(
+            *outputs, shape, options_.config, options_.execution.reject_nan_outputs, name(), batch);
         !scattered.ok()) {
       return scattered;
     }

@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "models/torch/ragged_batch.h"
 #include "models/torch/torch_instance.h"
 #include "models/torch/torch_test_support.h"
 
@@ -32,6 +33,7 @@ def forward(self, x, lengths):
     return doubled, sums, shorter, doubled[:, 1:]
 )";
 
+// clang-format off
 constexpr char kConfig[] = R"pb(
   name: "ragged"
   max_batch_size: 8
@@ -46,6 +48,7 @@ constexpr char kConfig[] = R"pb(
   batch_output { kind: BATCH_SCATTER_WITH_OUTPUT_LENGTHS target_name: "SHORTER"
                  source_output: "SHORTER_LENGTHS" }
 )pb";
+// clang-format on
 
 std::unique_ptr<InferenceRequest> Request(int64_t rows, int64_t length, float start) {
   std::unique_ptr<InferenceRequest> request = std::make_unique<InferenceRequest>();
@@ -114,10 +117,68 @@ TEST_F(TorchInstanceRaggedTest, ALoneRequestEqualsItsBatchedSelf) {
   EXPECT_EQ(alone[0]->executed_padded_elements, 3);
 }
 
+TEST(BucketedSizeTest, RoundsUpToAPowerOfTwoStepWithinTheFraction) {
+  EXPECT_EQ(BucketedSize(13, 0, 0), 13);     // no buckets
+  EXPECT_EQ(BucketedSize(13, 0.25, 0), 14);  // 0.25 * 13 = 3.25: steps of 2
+  EXPECT_EQ(BucketedSize(16, 0.25, 0), 16);  // already a multiple of 4
+  EXPECT_EQ(BucketedSize(17, 0.25, 0), 20);  // steps of 4
+  EXPECT_EQ(BucketedSize(3, 0.25, 0), 3);    // a step of 1 below 8
+  EXPECT_EQ(BucketedSize(0, 0.5, 0), 0);
+  // 26,315 samples with 1/16: steps of 1,024, so at most 6.25 % more.
+  EXPECT_EQ(BucketedSize(26315, 0.0625, 0), 26624);
+  EXPECT_EQ(BucketedSize(37, 0.25, 38), 38);  // 40 would pass the cap
+  EXPECT_EQ(BucketedSize(39, 0.25, 38), 39);  // already past it: unchanged
+  for (int64_t n = 1; n < 5000; ++n) {
+    const int64_t b = BucketedSize(n, 0.0625, 0);
+    ASSERT_GE(b, n);
+    ASSERT_LE(static_cast<double>(b - n), 0.0625 * n) << n;
+  }
+}
+
+// The same model with buckets: the batch is padded past its longest item, the model still sees
+// the true lengths, and every output is cut back as without buckets.
+TEST(TorchInstanceRaggedBucketTest, BucketsPadFurtherAndCutTheSame) {
+  inference::ModelConfig config = ParseConfig(kConfig);
+  config.mutable_input(0)->mutable_ragged_padding()->set_bucket_fraction(0.25);
+  std::unique_ptr<TorchInstance> bucketed =
+      MustCreate(Options(SaveModule("ragged_bucketed.pt", kModule), config));
+  ASSERT_NE(bucketed, nullptr);
+  std::unique_ptr<TorchInstance> plain =
+      MustCreate(Options(SaveModule("ragged_plain.pt", kModule), ParseConfig(kConfig)));
+  ASSERT_NE(plain, nullptr);
+  auto batch = [] {
+    std::vector<std::unique_ptr<InferenceRequest>> requests;
+    requests.push_back(Request(1, 13, 1));
+    requests.push_back(Request(1, 5, 50));
+    return requests;
+  };
+  std::vector<std::unique_ptr<InferenceRequest>> with = batch();
+  ASSERT_TRUE(Execute(*bucketed, with).ok());
+  std::vector<std::unique_ptr<InferenceRequest>> without = batch();
+  ASSERT_TRUE(Execute(*plain, without).ok());
+  EXPECT_EQ(with[0]->executed_padded_elements, 2 * 14);  // 13 rounded up to a step of 2
+  EXPECT_EQ(without[0]->executed_padded_elements, 2 * 13);
+  // A lone request is padded to its bucket too (without buckets it runs on its own bytes).
+  std::vector<std::unique_ptr<InferenceRequest>> alone;
+  alone.push_back(Request(1, 13, 1));
+  ASSERT_TRUE(Execute(*bucketed, alone).ok());
+  EXPECT_EQ(alone[0]->executed_padded_elements, 14);
+  EXPECT_EQ(alone[0]->outputs[0].data, without[0]->outputs[0].data);
+  EXPECT_EQ(alone[0]->outputs[1].data, without[0]->outputs[1].data);
+  EXPECT_EQ(alone[0]->outputs[3].data, without[0]->outputs[3].data);
+  for (size_t r = 0; r < with.size(); ++r) {
+    ASSERT_EQ(with[r]->outputs.size(), 4u);
+    // DOUBLED, SUM (the model checked the padding), SHORTER_LENGTHS and SHORTER: all as without.
+    for (int j : {0, 1, 2, 3}) {
+      EXPECT_EQ(with[r]->outputs[j].shape, without[r]->outputs[j].shape) << r << " " << j;
+      EXPECT_EQ(with[r]->outputs[j].data, without[r]->outputs[j].data) << r << " " << j;
+    }
+  }
+}
+
 TEST(TorchInstanceRaggedCreateTest, ForwardMustTakeTheBatchInputsToo) {
-  absl::StatusOr<std::unique_ptr<TorchInstance>> instance = TorchInstance::Create(
-      Options(SaveModule("one_arg.pt", "def forward(self, x):\n    return x\n"),
-              ParseConfig(kConfig)));
+  absl::StatusOr<std::unique_ptr<TorchInstance>> instance = TorchInstance::Create(Options(
+      SaveModule("one_arg.pt", "def forward(self, x):\n    return x\n"), ParseConfig(kConfig)));
   EXPECT_EQ(instance.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(instance.status().message()),
               ::testing::HasSubstr("lists 2 (inputs, then batch inputs)"));
@@ -131,13 +192,33 @@ def forward(self, x, lengths):
   constexpr char kLiarConfig[] = R"pb(
     name: "liar"
     max_batch_size: 8
-    input { name: "X" data_type: TYPE_FP32 dims: [ -1 ] ragged_padding { pad_value: 0 } }
-    output { name: "Y" data_type: TYPE_FP32 dims: [ -1 ] }
-    output { name: "Y_LENGTHS" data_type: TYPE_INT64 dims: [ 1 ] }
-    batch_input { kind: BATCH_ELEMENT_COUNT target_name: "L" data_type: TYPE_INT64
-                  source_input: "X" }
-    batch_output { kind: BATCH_SCATTER_WITH_OUTPUT_LENGTHS target_name: "Y"
-                   source_output: "Y_LENGTHS" }
+    input {
+      name: "X"
+      data_type: TYPE_FP32
+      dims: [ -1 ]
+      ragged_padding { pad_value: 0 }
+    }
+    output {
+      name: "Y"
+      data_type: TYPE_FP32
+      dims: [ -1 ]
+    }
+    output {
+      name: "Y_LENGTHS"
+      data_type: TYPE_INT64
+      dims: [ 1 ]
+    }
+    batch_input {
+      kind: BATCH_ELEMENT_COUNT
+      target_name: "L"
+      data_type: TYPE_INT64
+      source_input: "X"
+    }
+    batch_output {
+      kind: BATCH_SCATTER_WITH_OUTPUT_LENGTHS
+      target_name: "Y"
+      source_output: "Y_LENGTHS"
+    }
   )pb";
   std::unique_ptr<TorchInstance> instance =
       MustCreate(Options(SaveModule("liar.pt", kLiar), ParseConfig(kLiarConfig)));

@@ -192,6 +192,26 @@ TEST_F(MetricsEndToEndTest, CountersEqualWhatWasSentAndStatisticsAgree) {
   EXPECT_THAT(metadata->extensions(), Contains("statistics"));
 }
 
+// wav2vec2's AUDIO has ragged_padding with bucket_fraction 1/16: even a lone utterance of 16,001
+// samples runs padded to 16,384 (steps of 512), which the padding histogram shows, while its reply
+// keeps its own frames.
+TEST_F(MetricsEndToEndTest, ALoneUtteranceRunsPaddedToItsBucket) {
+  auto reply =
+      client_->Infer(MakeInferRequest("wav2vec2", "", {Input("AUDIO", "FP32", {1, 16001})}, {}));
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  absl::StatusOr<std::vector<HostTensor>> outputs = OutputsFromResponse(*reply);
+  ASSERT_TRUE(outputs.ok()) << outputs.status();
+  ASSERT_EQ(outputs->size(), 2u);
+  const int64_t frames = AsVector<int64_t>((*outputs)[1]).at(0);
+  EXPECT_EQ(frames, 49);  // (16001 - 400) / 320 + 1: the utterance's own, not its bucket's (50)
+  EXPECT_EQ((*outputs)[0].shape, (std::vector<int64_t>{1, frames, 32}));
+  const std::string text = Scrape();
+  constexpr char kWav2vec2[] = "{model=\"wav2vec2\",version=\"1\"}";
+  EXPECT_EQ(Value(text, absl::StrCat("speech_batch_padding_ratio_count", kWav2vec2)), 1);
+  // (16384 - 16001) / 16001 = 0.0239, recorded in thousandths.
+  EXPECT_NEAR(Value(text, absl::StrCat("speech_batch_padding_ratio_sum", kWav2vec2)), 0.023, 1e-9);
+}
+
 TEST_F(MetricsEndToEndTest, UnknownPathsAre404) {
   for (const char* path : {"/", "/metric", "/metrics/x", "/v2/health/ready"}) {
     auto reply = HttpGet(server_->metrics_port(), path);

@@ -188,6 +188,10 @@ absl::Status ValidatePadding(const ModelConfig& config, const ModelInput& input)
                                        " does not fit data_type ",
                                        inference::DataType_Name(input.data_type())));
   }
+  const double fraction = input.ragged_padding().bucket_fraction();
+  if (!(fraction >= 0 && fraction <= 0.5)) {
+    return Invalid(where, absl::StrCat("bucket_fraction must be in [0, 0.5]; was ", fraction));
+  }
   return absl::OkStatus();
 }
 

@@ -126,6 +126,23 @@ TEST(RaggedValidationTest, PadValueMustFitTheDataType) {
                 "ragged_padding", "pad_value 200 does not fit data_type TYPE_INT8");
 }
 
+TEST(RaggedValidationTest, BucketFractionMustBeInRange) {
+  for (double fraction : {0.0, 0.0625, 0.5}) {
+    EXPECT_TRUE(ValidateEdited([&](auto& c) {
+                  c.mutable_input(0)->mutable_ragged_padding()->set_bucket_fraction(fraction);
+                }).ok())
+        << fraction;
+  }
+  ExpectInvalid(ValidateEdited([](auto& c) {
+                  c.mutable_input(0)->mutable_ragged_padding()->set_bucket_fraction(0.75);
+                }),
+                "input 'TEXT': ragged_padding", "bucket_fraction must be in [0, 0.5]; was 0.75");
+  ExpectInvalid(ValidateEdited([](auto& c) {
+                  c.mutable_input(0)->mutable_ragged_padding()->set_bucket_fraction(-0.1);
+                }),
+                "ragged_padding", "bucket_fraction must be in [0, 0.5]; was -0.1");
+}
+
 TEST(RaggedValidationTest, TritonsConcatenatingRaggedBatchIsRefused) {
   ExpectInvalid(ValidateRaggedBatching(Parse(R"pb(
                   max_batch_size: 8
