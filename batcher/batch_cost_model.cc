@@ -109,10 +109,21 @@ absl::Duration BatchCostModel::Estimate(int64_t rows, int64_t length) const {
   return absl::Seconds(seconds * scale_);
 }
 
+std::vector<CostSample> BatchCostModel::Refined() const {
+  std::vector<CostSample> samples;
+  for (size_t r = 0; r < rows_.size(); ++r) {
+    for (size_t l = 0; l < lengths_.size(); ++l) {
+      samples.push_back({rows_[r], lengths_[l], absl::Seconds(At(r, l) * scale_)});
+    }
+  }
+  return samples;
+}
+
 void BatchCostModel::Observe(int64_t rows, int64_t length, absl::Duration cost) {
   if (cost <= absl::ZeroDuration() || rows < 1) return;
   const double estimate = absl::ToDoubleSeconds(Estimate(rows, length));
   if (!(estimate > 0)) return;
+  ++observations_;
   const double ratio = std::clamp(absl::ToDoubleSeconds(cost) / estimate, 0.25, 4.0);
   const double w = options_.refinement_weight;
   const size_t k = Nearest(rows_, rows) * lengths_.size() + Nearest(lengths_, length);

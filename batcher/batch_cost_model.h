@@ -53,6 +53,12 @@ class BatchCostModel {
   // counts at most as a quarter or four times the estimate. Non-positive costs are ignored.
   void Observe(int64_t rows, int64_t length, absl::Duration cost);
 
+  // The current estimate at every grid point (rows ascending, then lengths ascending), as
+  // Estimate gives it there: what the warm-up measured, refined by what was observed since.
+  std::vector<CostSample> Refined() const;
+  // How many executions Observe has taken in.
+  int64_t observations() const { return observations_; }
+
   const std::vector<int64_t>& row_counts() const { return rows_; }
   const std::vector<int64_t>& lengths() const { return lengths_; }
 
@@ -76,6 +82,7 @@ class BatchCostModel {
   std::vector<double> measured_;  // as the samples gave them
   std::vector<double> seconds_;   // rows_.size() x lengths_.size(), row-major: refined
   double scale_ = 1;              // applies to every estimate
+  int64_t observations_ = 0;
   Options options_;
 };
 

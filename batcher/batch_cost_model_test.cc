@@ -81,6 +81,29 @@ TEST(BatchCostModelTest, TheWholeTableFollowsTheMachine) {
   EXPECT_NEAR(Ms(model->Estimate(1, 100)), 2.0 * 1.1 * 1.5, 1e-9);
 }
 
+TEST(BatchCostModelTest, RefinedIsTheGridAsEstimatedNow) {
+  auto model = BatchCostModel::Create(LinearGrid());
+  ASSERT_TRUE(model.ok());
+  std::vector<CostSample> before = model->Refined();
+  ASSERT_EQ(before.size(), 4u);
+  const std::vector<CostSample> grid = LinearGrid();
+  for (size_t i = 0; i < grid.size(); ++i) {
+    EXPECT_EQ(before[i].rows, grid[i].rows) << i;
+    EXPECT_EQ(before[i].length, grid[i].length) << i;
+    EXPECT_EQ(before[i].cost, grid[i].cost) << i;
+  }
+  EXPECT_EQ(model->observations(), 0);
+  model->Observe(4, 1000, absl::Milliseconds(82));  // twice the estimate
+  model->Observe(4, 1000, absl::ZeroDuration());    // ignored
+  EXPECT_EQ(model->observations(), 1);
+  const std::vector<CostSample> after = model->Refined();
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_NEAR(Ms(after[i].cost), Ms(model->Estimate(after[i].rows, after[i].length)), 1e-9);
+    EXPECT_GT(after[i].cost, before[i].cost) << i;  // the whole table followed (scale)
+  }
+  EXPECT_GT(Ms(after[3].cost) / Ms(before[3].cost), Ms(after[0].cost) / Ms(before[0].cost));
+}
+
 TEST(BatchCostModelTest, CreateNeedsAFullGridOfPositiveCosts) {
   EXPECT_THAT(BatchCostModel::Create({}).status().message(), HasSubstr("no samples"));
   std::vector<CostSample> holes = LinearGrid();

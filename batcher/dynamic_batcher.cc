@@ -72,7 +72,9 @@ absl::StatusOr<std::unique_ptr<DynamicBatcher>> DynamicBatcher::Create(
   std::optional<BatchCostModel> cost_model;
   if (!options.cost_samples.empty()) {
     absl::StatusOr<BatchCostModel> model = BatchCostModel::Create(options.cost_samples);
-    if (!model.ok()) return absl::InvalidArgumentError(prefix + std::string(model.status().message()));
+    if (!model.ok()) {
+      return absl::InvalidArgumentError(prefix + std::string(model.status().message()));
+    }
     cost_model = *std::move(model);
   }
 
@@ -202,6 +204,9 @@ void DynamicBatcher::Shutdown() {
   scheduler_.join();
   for (const std::unique_ptr<Worker>& worker : workers_) worker->thread.join();
   shut_down_ = true;
+  if (cost_model_.has_value() && options_.on_refined_costs) {
+    options_.on_refined_costs(cost_model_->Refined(), cost_model_->observations());
+  }
 }
 
 void DynamicBatcher::SchedulerLoop() {
@@ -238,8 +243,8 @@ void DynamicBatcher::SchedulerLoop() {
     // A request running inline holds the drain open without queueing anything: look again soon,
     // in real time whatever the clock.
     if (draining) timeout = std::min(timeout, absl::Milliseconds(1));
-    size_t count = events_->queue.wait_dequeue_bulk_timed(events.begin(), events.size(),
-                                                          WaitMicros(timeout));
+    size_t count =
+        events_->queue.wait_dequeue_bulk_timed(events.begin(), events.size(), WaitMicros(timeout));
     sleeper_->EndWait();
     // Take what else is there before deciding: the queue is not FIFO across producers, so the
     // event that woke us may have overtaken a request enqueued before it. Bounded, so that a
@@ -322,10 +327,10 @@ absl::Status DynamicBatcher::DropReason(const InferenceRequest& request, absl::T
                      " in the queue of model '", options_.model_name, "'"));
   }
   if (now >= timeout_at && options_.timeout_action == TimeoutAction::kReject) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "request timed out after waiting ", Waited(request.times.arrival, now),
-        " in the queue of model '", options_.model_name, "' (queue timeout ",
-        absl::FormatDuration(timeout_at - request.times.arrival), ")"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("request timed out after waiting ", Waited(request.times.arrival, now),
+                     " in the queue of model '", options_.model_name, "' (queue timeout ",
+                     absl::FormatDuration(timeout_at - request.times.arrival), ")"));
   }
   return absl::OkStatus();
 }
@@ -366,8 +371,7 @@ bool DynamicBatcher::DropUnwanted(const std::vector<size_t>& indices, absl::Time
   return true;
 }
 
-void DynamicBatcher::Dispatch(const std::vector<size_t>& indices, absl::Time now,
-                              Worker& worker) {
+void DynamicBatcher::Dispatch(const std::vector<size_t>& indices, absl::Time now, Worker& worker) {
   std::vector<Waiting> batch = Remove(indices);
   state_.fetch_sub(batch.size(), std::memory_order_acq_rel);
   for (Waiting& waiting : batch) waiting.request->times.dispatch = now;

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,6 +86,11 @@ class DynamicBatcher {
     // BatchCostModel). Given, batches are formed for throughput and the estimates are refined
     // from every execution; empty: Triton's rules.
     std::vector<CostSample> cost_samples;
+    // With cost_samples: called once by Shutdown, after the scheduler stopped, with the cost
+    // model's refined estimates (BatchCostModel::Refined) and how many executions refined them,
+    // so that an operator can compare what the batcher learned with what the warm-up measured.
+    std::function<void(const std::vector<CostSample>& refined, int64_t observations)>
+        on_refined_costs;
   };
 
   // Validates `options` (messages name the field and its value, e.g. "max_batch_size must be
@@ -128,7 +134,7 @@ class DynamicBatcher {
   struct Waiting {
     std::unique_ptr<InferenceRequest> request;
     uint64_t sequence = 0;
-    int64_t length = 0;  // PendingRequest::length
+    int64_t length = 0;                              // PendingRequest::length
     absl::Time timeout_at = absl::InfiniteFuture();  // when its queue timeout fires
   };
   struct EventQueue;  // moodycamel, kept out of this header

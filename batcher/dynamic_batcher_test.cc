@@ -23,8 +23,6 @@
 namespace speech {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using batcher_testing::Batching;
 using batcher_testing::Ids;
 using batcher_testing::Options;
@@ -32,6 +30,8 @@ using batcher_testing::Outcome;
 using batcher_testing::Recorder;
 using batcher_testing::Start;
 using batcher_testing::Started;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 absl::Status CreateStatus(Options options, int executor_count = 1) {
   std::vector<std::unique_ptr<BatchExecutor>> executors;
@@ -267,6 +267,53 @@ TEST(DynamicBatcherTest, ExecutorFailureFailsExactlyThatBatch) {
   }
   EXPECT_TRUE(recorder.Get("c").status.ok());
   EXPECT_TRUE(recorder.Get("c").own_rows);
+}
+
+// Stamps every batch as having taken 20 ms of compute, as a model instance times it.
+class TwentyMillisecondExecutor : public BatchExecutor {
+ public:
+  absl::Status Execute(absl::Span<InferenceRequest* const> batch) override {
+    for (InferenceRequest* request : batch) {
+      request->times.compute_input_start = absl::FromUnixSeconds(100);
+      request->times.compute_output_end = absl::FromUnixSeconds(100) + absl::Milliseconds(20);
+    }
+    return absl::OkStatus();
+  }
+};
+
+TEST(DynamicBatcherTest, ShutdownReportsWhatTheCostModelLearnedOnce) {
+  Recorder recorder;
+  Options options = Batching(4);
+  // Measured at warm-up: 10 ms for one row, 20 ms for four; every execution here takes 20 ms.
+  options.cost_samples = {{1, 2, absl::Milliseconds(10)}, {4, 2, absl::Milliseconds(20)}};
+  int calls = 0;
+  std::vector<CostSample> refined;
+  int64_t observations = -1;
+  options.on_refined_costs = [&](const std::vector<CostSample>& costs, int64_t observed) {
+    ++calls;
+    refined = costs;
+    observations = observed;
+  };
+  std::vector<std::unique_ptr<BatchExecutor>> executors;
+  executors.push_back(std::make_unique<TwentyMillisecondExecutor>());
+  auto batcher = DynamicBatcher::Create(std::move(options), std::move(executors));
+  ASSERT_TRUE(batcher.ok()) << batcher.status();
+  for (int i = 0; i < 3; ++i) {  // one at a time: three batches of one row
+    (*batcher)->Enqueue(recorder.Make(absl::StrCat("r", i)));
+    recorder.WaitFor(i + 1);
+  }
+  EXPECT_EQ(calls, 0);
+  (*batcher)->Shutdown();
+  (*batcher)->Shutdown();
+  batcher->reset();
+  EXPECT_EQ(calls, 1);
+  // The last execution's report may come after the scheduler stopped.
+  EXPECT_GE(observations, 2);
+  EXPECT_LE(observations, 3);
+  ASSERT_EQ(refined.size(), 2u);
+  EXPECT_EQ(refined[0].rows, 1);
+  EXPECT_EQ(refined[1].rows, 4);
+  EXPECT_GT(refined[0].cost, absl::Milliseconds(10));  // one row took twice what was measured
 }
 
 TEST(DynamicBatcherTest, ExecutorExceptionBecomesInternal) {

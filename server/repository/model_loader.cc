@@ -16,10 +16,11 @@
 namespace speech {
 namespace {
 
-// "measured batch cost per row in ms (rows x length): 1x16=0.12 ..." for the load log: what the
-// batcher starts from, so that an operator sees whether batching pays for the model here.
-std::string CostTable(const std::vector<CostSample>& samples) {
-  std::string text = "measured batch cost per row in ms (rows x length):";
+// "<what> batch cost per row in ms (rows x length): 1x16=0.12 ..." for the log: what the batcher
+// starts from (at load) and what it learned (at unload), so that an operator sees whether
+// batching pays for the model here.
+std::string CostTable(const std::string& what, const std::vector<CostSample>& samples) {
+  std::string text = absl::StrCat(what, " batch cost per row in ms (rows x length):");
   for (const CostSample& sample : samples) {
     absl::StrAppend(&text, " ", sample.rows, "x", sample.length, "=",
                     absl::StrFormat("%.3g", absl::ToDoubleMilliseconds(sample.cost) / sample.rows));
@@ -70,11 +71,16 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadVersion(const std::string& dir,
   DynamicBatcher::Options batcher_options = BatcherOptionsFromConfig(config);
   if (!instances->batch_costs.empty()) {
     std::cerr << "  model '" << name << "' version " << version << ": "
-              << CostTable(instances->batch_costs) << std::endl;
+              << CostTable("measured", instances->batch_costs) << std::endl;
   }
   if (auto it = config.parameters().find(kBatchCostModelParameter);
       it == config.parameters().end() || it->second.string_value() != "false") {
     batcher_options.cost_samples = std::move(instances->batch_costs);
+    batcher_options.on_refined_costs = [name, version](const std::vector<CostSample>& refined,
+                                                       int64_t observations) {
+      std::cerr << "  model '" << name << "' version " << version << ": after " << observations
+                << " executions, " << CostTable("refined", refined) << std::endl;
+    };
   }
   absl::StatusOr<std::unique_ptr<DynamicBatcher>> batcher = DynamicBatcher::Create(
       std::move(batcher_options), std::move(instances->executors), context.clock);
