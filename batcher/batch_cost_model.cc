@@ -113,7 +113,7 @@ std::vector<CostSample> BatchCostModel::Refined() const {
   std::vector<CostSample> samples;
   for (size_t r = 0; r < rows_.size(); ++r) {
     for (size_t l = 0; l < lengths_.size(); ++l) {
-      samples.push_back({rows_[r], lengths_[l], absl::Seconds(At(r, l) * scale_)});
+      samples.push_back({rows_[r], lengths_[l], Estimate(rows_[r], lengths_[l])});
     }
   }
   return samples;

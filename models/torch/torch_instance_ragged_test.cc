@@ -189,37 +189,19 @@ TEST(TorchInstanceRaggedCreateTest, ALengthBeyondTheOutputIsAnInternalError) {
 def forward(self, x, lengths):
     return x, lengths + 100
 )";
+  // clang-format off
   constexpr char kLiarConfig[] = R"pb(
     name: "liar"
     max_batch_size: 8
-    input {
-      name: "X"
-      data_type: TYPE_FP32
-      dims: [ -1 ]
-      ragged_padding { pad_value: 0 }
-    }
-    output {
-      name: "Y"
-      data_type: TYPE_FP32
-      dims: [ -1 ]
-    }
-    output {
-      name: "Y_LENGTHS"
-      data_type: TYPE_INT64
-      dims: [ 1 ]
-    }
-    batch_input {
-      kind: BATCH_ELEMENT_COUNT
-      target_name: "L"
-      data_type: TYPE_INT64
-      source_input: "X"
-    }
-    batch_output {
-      kind: BATCH_SCATTER_WITH_OUTPUT_LENGTHS
-      target_name: "Y"
-      source_output: "Y_LENGTHS"
-    }
+    input { name: "X" data_type: TYPE_FP32 dims: [ -1 ] ragged_padding { pad_value: 0 } }
+    output { name: "Y" data_type: TYPE_FP32 dims: [ -1 ] }
+    output { name: "Y_LENGTHS" data_type: TYPE_INT64 dims: [ 1 ] }
+    batch_input { kind: BATCH_ELEMENT_COUNT target_name: "L" data_type: TYPE_INT64
+                  source_input: "X" }
+    batch_output { kind: BATCH_SCATTER_WITH_OUTPUT_LENGTHS target_name: "Y"
+                   source_output: "Y_LENGTHS" }
   )pb";
+  // clang-format on
   std::unique_ptr<TorchInstance> instance =
       MustCreate(Options(SaveModule("liar.pt", kLiar), ParseConfig(kLiarConfig)));
   ASSERT_NE(instance, nullptr);
