@@ -35,10 +35,11 @@ run tsan --config=tsan //batcher/... || status=1
 # fields (the ensembles' input_map / output_map) crashes under TSan, as explained above.
 run tsan-model-control --config=tsan --test_filter=-*Ensemble* \
   //server/repository:retired_models_test //server/repository:model_control_test || status=1
-# Shared-memory leases and the drain's counters, taken and given back across threads.
+# Shared-memory leases and the drain's counters, taken and given back across threads, and the
+# thread that runs forward() under an execution timeout.
 run tsan-core --config=tsan --test_filter=-*Ensemble* //server/shared_memory/... \
   //server/core:in_flight_counter_test //server/core:inference_core_shared_memory_test \
-  //server/core:inference_core_test || status=1
+  //server/core:inference_core_test //models/torch:timed_runner_test || status=1
 
 # A fuzzing step: FUZZ_SECONDS (default 30) for each fuzzer, 60 s in all, from the seed corpus.
 echo "[tests] fuzz: tests/fuzz/run_fuzzers.sh"

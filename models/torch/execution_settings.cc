@@ -75,6 +75,16 @@ absl::StatusOr<ExecutionSettings> ExecutionSettingsFromConfig(const inference::M
   absl::StatusOr<std::optional<bool>> reject_nan = ReadBool(config, kRejectNanOutputsParameter);
   if (!reject_nan.ok()) return reject_nan.status();
   settings.reject_nan_outputs = reject_nan->value_or(false);
+  if (const std::optional<std::string> timeout = Parameter(config, kExecutionTimeoutParameter)) {
+    int milliseconds = 0;
+    if (!absl::SimpleAtoi(*timeout, &milliseconds) || milliseconds < 0 ||
+        milliseconds > kMaxExecutionTimeoutMs) {
+      return BadValue(kExecutionTimeoutParameter,
+                      absl::StrCat("milliseconds from 0 (no limit) to ", kMaxExecutionTimeoutMs),
+                      *timeout);
+    }
+    settings.execution_timeout = absl::Milliseconds(milliseconds);
+  }
   return settings;
 }
 
@@ -107,7 +117,11 @@ std::string DescribeExecutionSettings(const ExecutionSettings& settings) {
       settings.optimized_execution ? ", optimized execution" : ", optimized execution disabled",
       ", JIT profiling ", optional_bool(settings.jit_profiling), ", JIT executor ",
       optional_bool(settings.jit_executor),
-      settings.reject_nan_outputs ? ", NaN outputs rejected" : "");
+      settings.reject_nan_outputs ? ", NaN outputs rejected" : "",
+      settings.execution_timeout > absl::ZeroDuration()
+          ? absl::StrCat(", execution timeout ",
+                         absl::ToInt64Milliseconds(settings.execution_timeout), " ms")
+          : "");
 }
 
 }  // namespace speech

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "proto/model_config.pb.h"
 
 namespace speech {
@@ -22,6 +23,11 @@ inline constexpr char kIntraOpThreadCountParameter[] = "INTRA_OP_THREAD_COUNT";
 inline constexpr char kInterOpThreadCountParameter[] = "INTER_OP_THREAD_COUNT";
 // Ours: "true" fails a batch whose floating-point outputs hold a NaN.
 inline constexpr char kRejectNanOutputsParameter[] = "REJECT_NAN_OUTPUTS";
+// Ours: milliseconds a batch's forward() may run before its requests fail; "0" (the default) or
+// unset means no limit.
+inline constexpr char kExecutionTimeoutParameter[] = "EXECUTION_TIMEOUT_MS";
+// The longest EXECUTION_TIMEOUT_MS accepted: one hour.
+inline constexpr int kMaxExecutionTimeoutMs = 3600 * 1000;
 
 struct ExecutionSettings {
   // INFERENCE_MODE: forward() under c10::InferenceMode (true) or under NoGradGuard (false).
@@ -47,12 +53,18 @@ struct ExecutionSettings {
   // the output and the count) instead of sending the NaNs to clients. Off by default, as in
   // Triton; the default models turn it on.
   bool reject_nan_outputs = false;
+  // EXECUTION_TIMEOUT_MS: how long one batch's forward() may run. Past it the batch fails
+  // (DEADLINE_EXCEEDED) at once; LibTorch cannot stop the graph, so the instance takes no other
+  // batch until it ends, and a batch that finds it still running waits as long again and then
+  // fails (UNAVAILABLE). Zero: no limit, and forward() runs on the instance's own thread.
+  absl::Duration execution_timeout = absl::ZeroDuration();
 };
 
 // Reads the settings from `config.parameters()`. `instances` is how many instances of the model
 // this process runs, `usable_cores` how many cores it may use (UsableCores()); the default
 // intra-op count is max(1, (usable_cores - 1) / instances). Booleans are
-// "true" or "false", thread counts integers from 0 to 1024 where 0 means the default. Fails,
+// "true" or "false", thread counts integers from 0 to 1024 where 0 means the default, the
+// execution timeout an integer from 0 to kMaxExecutionTimeoutMs. Fails,
 // naming the parameter, the expected and the received value, on anything else.
 absl::StatusOr<ExecutionSettings> ExecutionSettingsFromConfig(const inference::ModelConfig& config,
                                                               int instances, int usable_cores);

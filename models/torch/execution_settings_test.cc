@@ -38,6 +38,7 @@ TEST(ExecutionSettingsTest, DefaultsShareTheCoresButOneAmongInstances) {
   EXPECT_FALSE(settings->jit_profiling.has_value());
   EXPECT_FALSE(settings->jit_executor.has_value());
   EXPECT_FALSE(settings->reject_nan_outputs);
+  EXPECT_EQ(settings->execution_timeout, absl::ZeroDuration());
 }
 
 TEST(ExecutionSettingsTest, MoreInstancesThanCoresGetOneThreadEach) {
@@ -56,7 +57,8 @@ TEST(ExecutionSettingsTest, ReadsEveryParameter) {
                                                   {"ENABLE_JIT_EXECUTOR", "true"},
                                                   {"INTRA_OP_THREAD_COUNT", "3"},
                                                   {"INTER_OP_THREAD_COUNT", "2"},
-                                                  {"REJECT_NAN_OUTPUTS", "true"}}),
+                                                  {"REJECT_NAN_OUTPUTS", "true"},
+                                                  {"EXECUTION_TIMEOUT_MS", "2500"}}),
                                   2, 2);
   ASSERT_TRUE(settings.ok()) << settings.status();
   EXPECT_FALSE(settings->inference_mode);
@@ -66,9 +68,10 @@ TEST(ExecutionSettingsTest, ReadsEveryParameter) {
   EXPECT_EQ(settings->intra_op_threads, 3);  // a configured count is kept, even past the cores
   EXPECT_EQ(settings->inter_op_threads, 2);
   EXPECT_TRUE(settings->reject_nan_outputs);
+  EXPECT_EQ(settings->execution_timeout, absl::Milliseconds(2500));
   EXPECT_EQ(DescribeExecutionSettings(*settings),
             "intra-op threads 3, inter-op threads 2, no-grad mode, optimized execution disabled, "
-            "JIT profiling off, JIT executor on, NaN outputs rejected");
+            "JIT profiling off, JIT executor on, NaN outputs rejected, execution timeout 2500 ms");
 }
 
 TEST(ExecutionSettingsTest, ZeroThreadsMeansTheDefault) {
@@ -90,7 +93,10 @@ TEST(ExecutionSettingsTest, BadValuesNameTheParameterAndTheValue) {
         Case{"ENABLE_JIT_EXECUTOR", "True", "got \"True\""},
         Case{"INTRA_OP_THREAD_COUNT", "-1", "from 0 (the default) to 1024"},
         Case{"INTRA_OP_THREAD_COUNT", "two", "got \"two\""},
-        Case{"INTER_OP_THREAD_COUNT", "5000", "got \"5000\""}}) {
+        Case{"INTER_OP_THREAD_COUNT", "5000", "got \"5000\""},
+        Case{"EXECUTION_TIMEOUT_MS", "-5", "milliseconds from 0 (no limit) to 3600000; got \"-5\""},
+        Case{"EXECUTION_TIMEOUT_MS", "1.5s", "got \"1.5s\""},
+        Case{"EXECUTION_TIMEOUT_MS", "3600001", "got \"3600001\""}}) {
     absl::StatusOr<ExecutionSettings> settings =
         ExecutionSettingsFromConfig(WithParameters({{c.key, c.value}}), 1, 2);
     ASSERT_FALSE(settings.ok()) << c.key << "=" << c.value;

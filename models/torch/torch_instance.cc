@@ -25,6 +25,7 @@
 #include "c10/core/StreamGuard.h"
 #include "models/torch/ragged_batch.h"
 #include "models/torch/string_tensors.h"
+#include "models/torch/timed_runner.h"
 #include "proto/check.h"
 #include "proto/tensor_types.h"
 
@@ -38,6 +39,9 @@ struct TorchInstance::State {
   torch::jit::Module module;
   torch::Device device = torch::kCPU;
   std::optional<c10::Stream> stream;  // set on GPUs: the instance's own stream
+  // Set when the instance has an execution timeout: the thread that runs forward(). Last, so
+  // that it is destroyed first and a forward() still running ends before the module goes.
+  std::unique_ptr<TimedRunner> runner;
 };
 
 namespace {
@@ -98,12 +102,14 @@ struct BatchShape {
 // Compute input: one tensor per configured input holding the batch's rows in request order
 // (padded to the longest item where the input has ragged_padding), then the batch inputs, on the
 // instance's device (through pinned host memory for a GPU). A lone request on the CPU runs
-// straight on the bytes it brought (unless its input's buckets pad it further). Adds the padded
+// straight on the bytes it brought (unless its input's buckets pad it further, or `own_copies`
+// asks for inputs that outlive the requests: forward() may go on past an execution timeout,
+// after the requests are answered and their bytes freed). Adds the padded
 // inputs' elements of data and of padding to `*real` and `*padded`.
 absl::StatusOr<std::vector<torch::jit::IValue>> GatherInputs(
     absl::Span<InferenceRequest* const> batch, const BatchShape& shape,
     const inference::ModelConfig& config, const torch::Device& device, const std::string& name,
-    int64_t* real, int64_t* padded) {
+    bool own_copies, int64_t* real, int64_t* padded) {
   std::vector<torch::jit::IValue> inputs;
   inputs.reserve(config.input_size() + config.batch_input_size());
   for (int i = 0; i < config.input_size(); ++i) {
@@ -118,6 +124,7 @@ absl::StatusOr<std::vector<torch::jit::IValue>> GatherInputs(
     if (batch.size() == 1 && !device.is_cuda() &&
         !(padded_input && PadsFurther(first.shape, config.input(i)))) {
       tensor = torch::from_blob(const_cast<char*>(first.data), first.shape, options);
+      if (own_copies) tensor = tensor.clone();
       if (padded_input) {
         *real += tensor.numel();
         *padded += tensor.numel();
@@ -156,11 +163,14 @@ absl::StatusOr<std::vector<torch::jit::IValue>> GatherInputs(
 
 // Compute infer: forward() on the gathered inputs, its result as the configured outputs' values
 // (tensors, or lists of strings for BYTES outputs).
+// Waits for the instance's stream, where there is one, so that the time includes the GPU's work.
 absl::StatusOr<std::vector<torch::jit::IValue>> RunGraph(torch::jit::Module& module,
                                                          std::vector<torch::jit::IValue> inputs,
                                                          const inference::ModelConfig& config,
-                                                         const std::string& name) {
+                                                         const std::string& name,
+                                                         const std::optional<c10::Stream>& stream) {
   torch::jit::IValue result = module.forward(std::move(inputs));
+  SynchronizeIfAsync(stream);
   std::vector<torch::jit::IValue> outputs;
   if (result.isTuple()) {
     for (const torch::jit::IValue& element : result.toTupleRef().elements()) {
@@ -324,20 +334,82 @@ void ApplyProcessWideSettings(const ExecutionSettings& settings, const std::stri
 }
 
 // The thread-local settings, for one run on the calling thread: OpenMP's intra-op threads (per
-// thread under LibTorch's OpenMP backend, so each instance's thread keeps its own count) and
-// the graph executor's optimisation switch.
+// thread under LibTorch's OpenMP backend, so each instance's thread keeps its own count), the
+// graph executor's optimisation switch, inference mode or no-grad, and on a GPU the instance's
+// stream.
 class RunSettingsScope {
  public:
-  explicit RunSettingsScope(const ExecutionSettings& settings)
+  RunSettingsScope(const ExecutionSettings& settings, const std::optional<c10::Stream>& stream)
       : optimize_(settings.optimized_execution) {
+    if (stream.has_value()) stream_guard_.emplace(*stream);
     if (at::get_num_threads() != settings.intra_op_threads) {
       at::set_num_threads(settings.intra_op_threads);
+    }
+    if (settings.inference_mode) {
+      inference_mode_.emplace();
+    } else {
+      no_grad_.emplace();
     }
   }
 
  private:
+  std::optional<c10::StreamGuard> stream_guard_;
   torch::jit::GraphOptimizerEnabledGuard optimize_;
+  std::optional<c10::InferenceMode> inference_mode_;
+  std::optional<torch::NoGradGuard> no_grad_;
 };
+
+// A LibTorch exception while running the model: the whole error (TorchScript's traceback, C++
+// frames, file paths) goes to the server's log, the client gets its last line, the error itself.
+absl::Status RunFailure(const std::string& name, const std::exception& e) {
+  std::cerr << "instance '" << name << "' failed to run the model: " << e.what() << std::endl;
+  return absl::InternalError(
+      absl::StrCat("instance '", name, "' failed to run the model: ", ErrorSummary(e)));
+}
+
+// Compute infer under the execution timeout: forward() on the instance's runner thread.
+// DEADLINE_EXCEEDED when it runs past the timeout (it goes on, and its result is dropped),
+// UNAVAILABLE when an earlier one that did is still running after another timeout. The task
+// owns its inputs and its result; the module, the stream and the options outlive the runner
+// (State destroys it first, before the instance's options go). It sets the instance's settings
+// again on the runner's thread, as they are thread-local.
+absl::StatusOr<std::vector<torch::jit::IValue>> RunWithTimeout(
+    TimedRunner& runner, torch::jit::Module& module, const std::optional<c10::Stream>& stream,
+    const TorchInstance::Options& options, std::vector<torch::jit::IValue> inputs, int64_t rows) {
+  const std::string& name = options.instance_name;
+  auto result = std::make_shared<absl::StatusOr<std::vector<torch::jit::IValue>>>(
+      absl::UnknownError("not run"));
+  const absl::Duration timeout = options.execution.execution_timeout;
+  const TimedRunner::Outcome outcome = runner.Run(
+      [&module, &stream, &options, result, inputs = std::move(inputs)]() mutable {
+        try {
+          RunSettingsScope run_settings(options.execution, stream);
+          *result =
+              RunGraph(module, std::move(inputs), options.config, options.instance_name, stream);
+        } catch (const std::exception& e) {
+          *result = RunFailure(options.instance_name, e);
+        }
+      },
+      timeout);
+  const int64_t milliseconds = absl::ToInt64Milliseconds(timeout);
+  switch (outcome) {
+    case TimedRunner::Outcome::kDone:
+      return std::move(*result);
+    case TimedRunner::Outcome::kTimedOut:
+      std::cerr << "instance '" << name << "': forward() on a batch of " << rows
+                << " rows ran past the execution timeout of " << milliseconds
+                << " ms; the batch fails, and the instance runs nothing else until it ends"
+                << std::endl;
+      return absl::DeadlineExceededError(
+          absl::StrCat("instance '", name, "' did not finish the batch within its execution ",
+                       "timeout of ", milliseconds, " ms"));
+    case TimedRunner::Outcome::kBusy:
+      break;
+  }
+  return absl::UnavailableError(absl::StrCat(
+      "instance '", name, "' is still running a batch that passed its execution timeout of ",
+      milliseconds, " ms"));
+}
 
 }  // namespace
 
@@ -366,6 +438,9 @@ absl::StatusOr<std::unique_ptr<TorchInstance>> TorchInstance::Create(Options opt
 #ifdef SPEECH_LIBTORCH_CUDA
     state->stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, index);
 #endif
+  }
+  if (options.execution.execution_timeout > absl::ZeroDuration()) {
+    state->runner = std::make_unique<TimedRunner>();
   }
   auto unsupported = [&](const char* kind, const std::string& name, DataType type) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -429,29 +504,22 @@ absl::Status TorchInstance::Execute(absl::Span<InferenceRequest* const> batch) {
   int64_t real_elements = 0;
   int64_t padded_elements = 0;
   try {
-    std::optional<c10::StreamGuard> stream_guard;
-    if (state_->stream.has_value()) stream_guard.emplace(*state_->stream);
-    RunSettingsScope run_settings(options_.execution);
-    std::optional<c10::InferenceMode> inference_mode;
-    std::optional<torch::NoGradGuard> no_grad;
-    if (options_.execution.inference_mode) {
-      inference_mode.emplace();
-    } else {
-      no_grad.emplace();
-    }
-
+    RunSettingsScope run_settings(options_.execution, state_->stream);
     times.compute_input_start = options_.clock->Now();
-    absl::StatusOr<std::vector<torch::jit::IValue>> inputs = GatherInputs(
-        batch, shape, options_.config, state_->device, name(), &real_elements, &padded_elements);
+    absl::StatusOr<std::vector<torch::jit::IValue>> inputs =
+        GatherInputs(batch, shape, options_.config, state_->device, name(),
+                     /*own_copies=*/state_->runner != nullptr, &real_elements, &padded_elements);
     if (!inputs.ok()) return inputs.status();
     SynchronizeIfAsync(state_->stream);
     times.compute_input_end = options_.clock->Now();
 
     times.compute_infer_start = times.compute_input_end;
     absl::StatusOr<std::vector<torch::jit::IValue>> outputs =
-        RunGraph(state_->module, *std::move(inputs), options_.config, name());
+        state_->runner != nullptr
+            ? RunWithTimeout(*state_->runner, state_->module, state_->stream, options_,
+                             *std::move(inputs), total_rows)
+            : RunGraph(state_->module, *std::move(inputs), options_.config, name(), state_->stream);
     if (!outputs.ok()) return outputs.status();
-    SynchronizeIfAsync(state_->stream);
     times.compute_infer_end = options_.clock->Now();
 
     times.compute_output_start = times.compute_infer_end;
@@ -462,11 +530,7 @@ absl::Status TorchInstance::Execute(absl::Span<InferenceRequest* const> batch) {
     }
     times.compute_output_end = options_.clock->Now();
   } catch (const std::exception& e) {
-    // The whole error (TorchScript's traceback, C++ frames, file paths) is for the server's log;
-    // the client gets its last line, the error itself.
-    std::cerr << "instance '" << name() << "' failed to run the model: " << e.what() << std::endl;
-    return absl::InternalError(
-        absl::StrCat("instance '", name(), "' failed to run the model: ", ErrorSummary(e)));
+    return RunFailure(name(), e);
   }
   for (InferenceRequest* request : batch) {
     PhaseTimes& stamped = request->times;

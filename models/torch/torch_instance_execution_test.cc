@@ -1,6 +1,6 @@
 // TorchInstance under the execution settings of its configuration: intra-op threads per
-// instance thread, inference mode or no-grad, the process-wide graph executor modes, and NaN
-// outputs refused.
+// instance thread, inference mode or no-grad, the process-wide graph executor modes, NaN outputs
+// refused, and forward() under an execution timeout.
 #include <ATen/Parallel.h>
 #include <torch/csrc/jit/runtime/graph_executor.h>
 
@@ -10,7 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/torch/execution_settings.h"
@@ -21,6 +23,7 @@ namespace speech {
 namespace {
 
 using ::testing::Each;
+using ::testing::HasSubstr;
 
 // Each output element is 1 when forward() ran under inference mode (its tensors are inference
 // tensors), 0 under no-grad.
@@ -136,6 +139,73 @@ def forward(self, x):
   good.push_back(FloatRequest({1, 2}, {4.0f, 9.0f}));
   ASSERT_TRUE(Execute(*rejecting, good).ok());
   EXPECT_THAT(Values<float>(good[0]->outputs[0]), ::testing::ElementsAre(2.0f, 3.0f));
+}
+
+// forward(x) multiplies a 256x256 matrix x[0][0] times (about a millisecond each) and returns
+// 2 * x: a batch as slow as its first element asks.
+constexpr char kSlowDoubler[] = R"(
+def forward(self, x):
+    w = torch.ones(256, 256) / 256.0
+    y = torch.ones(256, 256)
+    for _ in range(int(x[0, 0])):
+        y = torch.mm(y, w)
+    return x * 2.0 + (y[0, 0] - 1.0)
+)";
+
+TEST(TorchInstanceExecutionTest, ABatchPastTheExecutionTimeoutFailsAndTheInstanceGoesOnAfter) {
+  TorchInstance::Options options = Options(SaveModule("slow_doubler.pt", kSlowDoubler),
+                                           ParseConfig(absl::StrCat(kOneInput, kOneOutput)));
+  options.execution.execution_timeout = absl::Milliseconds(200);
+  std::unique_ptr<TorchInstance> instance = MustCreate(options);
+  ASSERT_NE(instance, nullptr);
+
+  std::vector<std::unique_ptr<InferenceRequest>> quick;
+  quick.push_back(FloatRequest({1, 2}, {1.0f, 3.0f}));
+  ASSERT_TRUE(Execute(*instance, quick).ok());
+  EXPECT_THAT(Values<float>(quick[0]->outputs[0]), ::testing::ElementsAre(2.0f, 6.0f));
+
+  // 20,000 products, seconds of work: the batch fails at the timeout, while forward()
+  // goes on. Its request goes (as a server answers and frees it): forward() runs on its own copy.
+  {
+    std::vector<std::unique_ptr<InferenceRequest>> slow;
+    slow.push_back(FloatRequest({1, 2}, {20000.0f, 1.0f}));
+    const absl::Status status = Execute(*instance, slow);
+    EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+    EXPECT_THAT(status.message(), HasSubstr("instance 'test_instance' did not finish the batch "
+                                            "within its execution timeout of 200 ms"));
+    EXPECT_TRUE(slow[0]->outputs.empty());
+  }
+  // The next batch finds it still running, waits one more timeout and fails without running.
+  std::vector<std::unique_ptr<InferenceRequest>> waiting;
+  waiting.push_back(FloatRequest({1, 1}, {1.0f}));
+  const absl::Status busy = Execute(*instance, waiting);
+  EXPECT_EQ(busy.code(), absl::StatusCode::kUnavailable) << busy;
+  EXPECT_THAT(busy.message(), HasSubstr("instance 'test_instance' is still running a batch that "
+                                        "passed its execution timeout of 200 ms"));
+
+  // Once the slow forward() has ended, the instance serves again (within a minute, however slow
+  // this machine is).
+  absl::Status status = absl::UnknownError("not run");
+  for (int attempt = 0; attempt < 300 && !status.ok(); ++attempt) {
+    std::vector<std::unique_ptr<InferenceRequest>> again;
+    again.push_back(FloatRequest({1, 2}, {1.0f, 5.0f}));
+    status = Execute(*instance, again);
+    if (status.ok()) {
+      EXPECT_THAT(Values<float>(again[0]->outputs[0]), ::testing::ElementsAre(2.0f, 10.0f));
+    } else {
+      EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+    }
+  }
+  EXPECT_TRUE(status.ok()) << status;
+}
+
+TEST(TorchInstanceExecutionTest, UnderAnExecutionTimeoutForwardKeepsTheInstanceSettings) {
+  // forward() runs on the instance's runner thread, which sets the same thread-local settings.
+  ExecutionSettings settings;
+  settings.execution_timeout = absl::Seconds(60);
+  EXPECT_THAT(RunOnce(*ProbeInstance(settings)), Each(1.0f));
+  settings.inference_mode = false;
+  EXPECT_THAT(RunOnce(*ProbeInstance(settings)), Each(0.0f));
 }
 
 }  // namespace
