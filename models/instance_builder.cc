@@ -12,7 +12,7 @@ namespace speech {
 absl::StatusOr<ModelInstances> BuildInstances(const inference::ModelConfig& config,
                                               const std::string& model_dir,
                                               const std::string& model_path,
-                                              InstanceFactory& factory) {
+                                              InstanceFactory& factory, bool measure_costs) {
   absl::StatusOr<std::vector<InstancePlacement>> placements =
       PlanInstances(config, factory.VisibleGpus());
   if (!placements.ok()) return placements.status();
@@ -26,7 +26,7 @@ absl::StatusOr<ModelInstances> BuildInstances(const inference::ModelConfig& conf
       return absl::Status(warm.code(),
                           absl::StrCat("instance '", placement.name, "': ", warm.message()));
     }
-    if (instances.executors.empty()) {
+    if (measure_costs && instances.executors.empty()) {
       absl::StatusOr<std::vector<CostSample>> costs = ProbeBatchCosts(**instance, config);
       if (!costs.ok()) {
         return absl::Status(costs.status().code(), absl::StrCat("instance '", placement.name,

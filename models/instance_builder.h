@@ -20,17 +20,17 @@ namespace speech {
 struct ModelInstances {
   std::vector<std::unique_ptr<BatchExecutor>> executors;
   // What batches cost on this hardware, measured on the first instance; empty when the model
-  // pads nothing.
+  // pads nothing or its costs were not asked for.
   std::vector<CostSample> batch_costs;
 };
 
 // Loads `model_path` once per placement that `config` asks for, with `factory`, and warms every
-// instance up (warm-up files resolve under `model_dir`). On failure nothing is kept and the status
-// names the instance.
+// instance up (warm-up files resolve under `model_dir`); with `measure_costs`, measures batch
+// costs on the first. On failure nothing is kept and the status names the instance.
 absl::StatusOr<ModelInstances> BuildInstances(const inference::ModelConfig& config,
                                               const std::string& model_dir,
                                               const std::string& model_path,
-                                              InstanceFactory& factory);
+                                              InstanceFactory& factory, bool measure_costs);
 
 }  // namespace speech
 

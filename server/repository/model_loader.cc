@@ -55,8 +55,12 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadVersion(const std::string& dir,
                                                          const LoaderContext& context) {
   const std::string model_path =
       absl::StrCat(dir, "/", version, "/", config.default_model_filename());
+  // batch_cost_model "false" forms batches by Triton's rules: nothing to measure for.
+  auto cost_model_parameter = config.parameters().find(kBatchCostModelParameter);
+  const bool cost_model = cost_model_parameter == config.parameters().end() ||
+                          cost_model_parameter->second.string_value() != "false";
   absl::StatusOr<ModelInstances> instances =
-      BuildInstances(config, dir, model_path, *context.instances);
+      BuildInstances(config, dir, model_path, *context.instances, cost_model);
   if (!instances.ok()) {
     return absl::Status(instances.status().code(), absl::StrCat(dir, " version ", version, ": ",
                                                                 instances.status().message()));
@@ -73,8 +77,7 @@ absl::StatusOr<std::unique_ptr<ServedModel>> LoadVersion(const std::string& dir,
     std::cerr << "  model '" << name << "' version " << version << ": "
               << CostTable("measured", instances->batch_costs) << std::endl;
   }
-  if (auto it = config.parameters().find(kBatchCostModelParameter);
-      it == config.parameters().end() || it->second.string_value() != "false") {
+  if (cost_model) {
     batcher_options.cost_samples = std::move(instances->batch_costs);
     batcher_options.on_refined_costs = [name, version](const std::vector<CostSample>& refined,
                                                        int64_t observations) {

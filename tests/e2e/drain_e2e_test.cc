@@ -21,6 +21,7 @@
 #include "client/inference_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/harness/requests.h"
 #include "tests/harness/server_process.h"
 
 namespace speech {
@@ -42,18 +43,6 @@ std::unique_ptr<ServerProcess> StartIdentityServer(int drain_secs) {
        absl::StrCat("--exit-timeout-secs=", kExitTimeoutSecs)});
   EXPECT_TRUE(server.ok()) << server.status();
   return server.ok() ? *std::move(server) : nullptr;
-}
-
-inference::ModelInferRequest IdentityRequest() {
-  inference::ModelInferRequest request;
-  request.set_model_name("identity");
-  auto* input = request.add_inputs();
-  input->set_name("INPUT0");
-  input->set_datatype("FP32");
-  input->add_shape(1);
-  input->add_shape(16);
-  request.add_raw_input_contents(std::string(16 * sizeof(float), '\0'));
-  return request;
 }
 
 // What the clients saw, by status code, split at the moment of the signal.

@@ -24,6 +24,7 @@
 #include "client/inference_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/harness/requests.h"
 #include "tests/harness/server_process.h"
 
 namespace speech {
@@ -33,18 +34,6 @@ constexpr int kReplicas = 3;
 constexpr int kClientThreads = 4;
 // How many more requests each survivor must serve after the loss before the load stops.
 constexpr int64_t kServedAfterLoss = 50;
-
-inference::ModelInferRequest IdentityRequest() {
-  inference::ModelInferRequest request;
-  request.set_model_name("identity");
-  auto* input = request.add_inputs();
-  input->set_name("INPUT0");
-  input->set_datatype("FP32");
-  input->add_shape(1);
-  input->add_shape(16);
-  request.add_raw_input_contents(std::string(16 * sizeof(float), '\0'));
-  return request;
-}
 
 // What the client threads saw. Thread-safe.
 class Outcomes {

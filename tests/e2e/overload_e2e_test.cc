@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/e2e/resident_memory.h"
 #include "tests/harness/metrics_scrape.h"
+#include "tests/harness/requests.h"
 #include "tests/harness/server_process.h"
 
 namespace speech {
@@ -48,21 +49,6 @@ std::string SmallQueueRepository() {
   std::ofstream(config) << absl::StrReplaceAll(
       text, {{"max_queue_size: 256", absl::StrCat("max_queue_size: ", kQueueSize)}});
   return root.string();
-}
-
-inference::ModelInferRequest FastPitchRequest() {
-  inference::ModelInferRequest request;
-  request.set_model_name("fastpitch");
-  auto* input = request.add_inputs();
-  input->set_name("INPUT__0");
-  input->set_datatype("INT64");
-  input->add_shape(1);
-  input->add_shape(64);
-  std::vector<int64_t> symbols(64);
-  for (size_t i = 0; i < symbols.size(); ++i) symbols[i] = 10 + static_cast<int64_t>(i % 40);
-  request.add_raw_input_contents(
-      std::string(reinterpret_cast<const char*>(symbols.data()), symbols.size() * sizeof(int64_t)));
-  return request;
 }
 
 // Outcomes of a load run, by kind; one refusal message kept for the assertions.

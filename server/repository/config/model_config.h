@@ -26,7 +26,8 @@ inline constexpr char kInlineWhenIdleParameter[] = "execute_inline_when_idle";
 
 // Our model parameter, "true" (default) or "false", for models with padded inputs: "false" forms
 // batches by Triton's rules (arrival order, filled up to the preferred or maximum size) instead
-// of by the measured cost of batches. For comparisons; the default serves better.
+// of by the measured cost of batches (which are then not measured at load). For comparisons;
+// the default serves better.
 inline constexpr char kBatchCostModelParameter[] = "batch_cost_model";
 
 // Parses `<model_dir>/config.pbtxt`. Unknown fields and type errors fail with the file, line,
