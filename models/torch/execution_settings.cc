@@ -35,15 +35,21 @@ absl::StatusOr<std::optional<bool>> ReadBool(const inference::ModelConfig& confi
   return BadValue(name, "\"true\" or \"false\"", *value);
 }
 
-// 0 when unset.
-absl::StatusOr<int> ReadThreadCount(const inference::ModelConfig& config, const char* name) {
+// An integer from 0 to `max`, 0 when unset; `expected` says what it takes when it is not.
+absl::StatusOr<int> ReadBoundedInt(const inference::ModelConfig& config, const char* name, int max,
+                                   absl::string_view expected) {
   const std::optional<std::string> value = Parameter(config, name);
   if (!value.has_value()) return 0;
-  int count = 0;
-  if (!absl::SimpleAtoi(*value, &count) || count < 0 || count > kMaxThreads) {
-    return BadValue(name, absl::StrCat("an integer from 0 (the default) to ", kMaxThreads), *value);
+  int number = 0;
+  if (!absl::SimpleAtoi(*value, &number) || number < 0 || number > max) {
+    return BadValue(name, expected, *value);
   }
-  return count;
+  return number;
+}
+
+absl::StatusOr<int> ReadThreadCount(const inference::ModelConfig& config, const char* name) {
+  return ReadBoundedInt(config, name, kMaxThreads,
+                        absl::StrCat("an integer from 0 (the default) to ", kMaxThreads));
 }
 
 }  // namespace
@@ -75,16 +81,11 @@ absl::StatusOr<ExecutionSettings> ExecutionSettingsFromConfig(const inference::M
   absl::StatusOr<std::optional<bool>> reject_nan = ReadBool(config, kRejectNanOutputsParameter);
   if (!reject_nan.ok()) return reject_nan.status();
   settings.reject_nan_outputs = reject_nan->value_or(false);
-  if (const std::optional<std::string> timeout = Parameter(config, kExecutionTimeoutParameter)) {
-    int milliseconds = 0;
-    if (!absl::SimpleAtoi(*timeout, &milliseconds) || milliseconds < 0 ||
-        milliseconds > kMaxExecutionTimeoutMs) {
-      return BadValue(kExecutionTimeoutParameter,
-                      absl::StrCat("milliseconds from 0 (no limit) to ", kMaxExecutionTimeoutMs),
-                      *timeout);
-    }
-    settings.execution_timeout = absl::Milliseconds(milliseconds);
-  }
+  absl::StatusOr<int> timeout_ms =
+      ReadBoundedInt(config, kExecutionTimeoutParameter, kMaxExecutionTimeoutMs,
+                     absl::StrCat("milliseconds from 0 (no limit) to ", kMaxExecutionTimeoutMs));
+  if (!timeout_ms.ok()) return timeout_ms.status();
+  settings.execution_timeout = absl::Milliseconds(*timeout_ms);
   return settings;
 }
 

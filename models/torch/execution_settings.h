@@ -56,7 +56,8 @@ struct ExecutionSettings {
   // EXECUTION_TIMEOUT_MS: how long one batch's forward() may run. Past it the batch fails
   // (DEADLINE_EXCEEDED) at once; LibTorch cannot stop the graph, so the instance takes no other
   // batch until it ends, and a batch that finds it still running waits as long again and then
-  // fails (UNAVAILABLE). Zero: no limit, and forward() runs on the instance's own thread.
+  // fails (UNAVAILABLE). Zero: no limit, and forward() runs on the worker thread that drives the
+  // instance, with no thread of its own.
   absl::Duration execution_timeout = absl::ZeroDuration();
 };
 

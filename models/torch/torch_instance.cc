@@ -162,8 +162,8 @@ absl::StatusOr<std::vector<torch::jit::IValue>> GatherInputs(
 }
 
 // Compute infer: forward() on the gathered inputs, its result as the configured outputs' values
-// (tensors, or lists of strings for BYTES outputs).
-// Waits for the instance's stream, where there is one, so that the time includes the GPU's work.
+// (tensors, or lists of strings for BYTES outputs), after waiting for the instance's stream where
+// there is one, so that its time includes the GPU's work.
 absl::StatusOr<std::vector<torch::jit::IValue>> RunGraph(torch::jit::Module& module,
                                                          std::vector<torch::jit::IValue> inputs,
                                                          const inference::ModelConfig& config,
