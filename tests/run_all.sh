@@ -39,7 +39,7 @@ run tsan-model-control --config=tsan --test_filter=-*Ensemble* \
 # thread that runs forward() under an execution timeout.
 run tsan-core --config=tsan --test_filter=-*Ensemble* //server/shared_memory/... \
   //server/core:in_flight_counter_test //server/core:inference_core_shared_memory_test \
-  //server/core:inference_core_test //models/torch:timed_runner_test || status=1
+  //server/core:inference_core_test //models/torch/execution:timed_runner_test || status=1
 
 # A fuzzing step: FUZZ_SECONDS (default 30) for each fuzzer, 60 s in all, from the seed corpus.
 echo "[tests] fuzz: tests/fuzz/run_fuzzers.sh"

@@ -23,9 +23,9 @@
 #include "absl/strings/strip.h"
 #include "batcher/tensor.h"
 #include "c10/core/StreamGuard.h"
-#include "models/torch/ragged_batch.h"
-#include "models/torch/string_tensors.h"
-#include "models/torch/timed_runner.h"
+#include "models/torch/execution/timed_runner.h"
+#include "models/torch/tensors/ragged_batch.h"
+#include "models/torch/tensors/string_tensors.h"
 #include "proto/check.h"
 #include "proto/tensor_types.h"
 

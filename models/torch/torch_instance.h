@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "batcher/clock.h"
 #include "batcher/executor.h"
-#include "models/torch/execution_settings.h"
+#include "models/torch/execution/execution_settings.h"
 #include "proto/model_config.pb.h"
 
 namespace speech {

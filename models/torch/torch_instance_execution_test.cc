@@ -15,7 +15,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "models/torch/execution_settings.h"
+#include "models/torch/execution/execution_settings.h"
 #include "models/torch/torch_instance.h"
 #include "models/torch/torch_test_support.h"
 

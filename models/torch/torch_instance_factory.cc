@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "models/torch/execution_settings.h"
+#include "models/torch/execution/execution_settings.h"
 #include "models/torch/torch_instance.h"
 
 namespace speech {

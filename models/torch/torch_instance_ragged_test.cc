@@ -8,7 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "models/torch/ragged_batch.h"
+#include "models/torch/tensors/ragged_batch.h"
 #include "models/torch/torch_instance.h"
 #include "models/torch/torch_test_support.h"
 

@@ -26,7 +26,7 @@
 #include "batcher/dynamic_batcher.h"
 #include "client/inference_client.h"
 #include "client/tensor_util.h"
-#include "models/torch/openmp_environment.h"
+#include "models/torch/process/openmp_environment.h"
 #include "models/torch/torch_instance.h"
 #include "server/repository/config/batcher_options.h"
 #include "server/repository/config/model_config.h"

@@ -13,7 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "models/torch/execution_settings.h"
+#include "models/torch/execution/execution_settings.h"
 #include "tests/harness/server_process.h"
 
 namespace speech {

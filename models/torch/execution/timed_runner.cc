@@ -1,4 +1,4 @@
-#include "models/torch/timed_runner.h"
+#include "models/torch/execution/timed_runner.h"
 
 #include <utility>
 

@@ -1,8 +1,8 @@
 // Variable-length batching on LibTorch tensors: gathering requests whose padded inputs differ in
 // length into one tensor padded to the longest, the batch inputs the server fills (each row's
 // element count or shape), and cutting each request's outputs back to its own length.
-#ifndef SPEECH_MODELS_TORCH_RAGGED_BATCH_H_
-#define SPEECH_MODELS_TORCH_RAGGED_BATCH_H_
+#ifndef SPEECH_MODELS_TORCH_TENSORS_RAGGED_BATCH_H_
+#define SPEECH_MODELS_TORCH_TENSORS_RAGGED_BATCH_H_
 
 #include <torch/script.h>
 
@@ -54,4 +54,4 @@ absl::StatusOr<torch::Tensor> CutOutput(const std::vector<torch::Tensor>& output
 
 }  // namespace speech
 
-#endif  // SPEECH_MODELS_TORCH_RAGGED_BATCH_H_
+#endif  // SPEECH_MODELS_TORCH_TENSORS_RAGGED_BATCH_H_

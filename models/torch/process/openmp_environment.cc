@@ -1,4 +1,4 @@
-#include "models/torch/openmp_environment.h"
+#include "models/torch/process/openmp_environment.h"
 
 #include <unistd.h>
 

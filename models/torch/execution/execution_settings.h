@@ -2,8 +2,8 @@
 // a model configuration's `parameters` under the names Triton users already write, with
 // defaults that do not oversubscribe the cores this process may use, and which results the
 // instance refuses.
-#ifndef SPEECH_MODELS_TORCH_EXECUTION_SETTINGS_H_
-#define SPEECH_MODELS_TORCH_EXECUTION_SETTINGS_H_
+#ifndef SPEECH_MODELS_TORCH_EXECUTION_EXECUTION_SETTINGS_H_
+#define SPEECH_MODELS_TORCH_EXECUTION_EXECUTION_SETTINGS_H_
 
 #include <optional>
 #include <string>
@@ -80,4 +80,4 @@ std::string DescribeExecutionSettings(const ExecutionSettings& settings);
 
 }  // namespace speech
 
-#endif  // SPEECH_MODELS_TORCH_EXECUTION_SETTINGS_H_
+#endif  // SPEECH_MODELS_TORCH_EXECUTION_EXECUTION_SETTINGS_H_

@@ -1,4 +1,4 @@
-#include "models/torch/execution_settings.h"
+#include "models/torch/execution/execution_settings.h"
 
 #include <google/protobuf/text_format.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-#include "models/torch/ragged_batch.h"
+#include "models/torch/tensors/ragged_batch.h"
 
 #include <algorithm>
 

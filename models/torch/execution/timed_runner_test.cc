@@ -1,6 +1,6 @@
 // TimedRunner: a task that ends in time is done, one that does not goes on while the caller
 // moves on, and the runner takes nothing new until it has ended.
-#include "models/torch/timed_runner.h"
+#include "models/torch/execution/timed_runner.h"
 
 #include <atomic>
 

@@ -1,7 +1,7 @@
 // BYTES tensors on the LibTorch side: TorchScript takes and returns them as List[str], one string
 // per element, rows after rows; the server holds them in Triton's raw layout (length-prefixed).
-#ifndef SPEECH_MODELS_TORCH_STRING_TENSORS_H_
-#define SPEECH_MODELS_TORCH_STRING_TENSORS_H_
+#ifndef SPEECH_MODELS_TORCH_TENSORS_STRING_TENSORS_H_
+#define SPEECH_MODELS_TORCH_TENSORS_STRING_TENSORS_H_
 
 #include <ATen/core/List.h>
 #include <ATen/core/ivalue.h>
@@ -30,4 +30,4 @@ absl::Status ScatterStrings(const c10::IValue& value, const inference::ModelOutp
 
 }  // namespace speech
 
-#endif  // SPEECH_MODELS_TORCH_STRING_TENSORS_H_
+#endif  // SPEECH_MODELS_TORCH_TENSORS_STRING_TENSORS_H_

@@ -1,4 +1,4 @@
-#include "models/torch/heap_release.h"
+#include "models/torch/process/heap_release.h"
 
 #include <unistd.h>
 

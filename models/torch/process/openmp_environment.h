@@ -1,8 +1,8 @@
 // The threading environment of LibTorch's CPU kernels, which OpenMP and OpenBLAS read once,
 // when the process loads them: before main() runs, so a process that wants other settings must
 // start again.
-#ifndef SPEECH_MODELS_TORCH_OPENMP_ENVIRONMENT_H_
-#define SPEECH_MODELS_TORCH_OPENMP_ENVIRONMENT_H_
+#ifndef SPEECH_MODELS_TORCH_PROCESS_OPENMP_ENVIRONMENT_H_
+#define SPEECH_MODELS_TORCH_PROCESS_OPENMP_ENVIRONMENT_H_
 
 namespace speech {
 
@@ -24,4 +24,4 @@ void RestartWithServerThreadingEnvironment(char** argv);
 
 }  // namespace speech
 
-#endif  // SPEECH_MODELS_TORCH_OPENMP_ENVIRONMENT_H_
+#endif  // SPEECH_MODELS_TORCH_PROCESS_OPENMP_ENVIRONMENT_H_

@@ -1,4 +1,4 @@
-#include "models/torch/execution_settings.h"
+#include "models/torch/execution/execution_settings.h"
 
 #include <sched.h>
 

@@ -1,4 +1,4 @@
-#include "models/torch/string_tensors.h"
+#include "models/torch/tensors/string_tensors.h"
 
 #include <vector>
 
@@ -14,8 +14,8 @@ c10::List<std::string> GatherStrings(absl::Span<InferenceRequest* const> batch, 
     const InputTensor& input = request->inputs[index];
     absl::StatusOr<std::vector<absl::string_view>> elements =
         SplitBytesElements(absl::string_view(input.data, input.byte_size), input.name);
-    SPEECH_CHECK(elements.ok(), "a BYTES input reached the model unvalidated: ",
-                 elements.status().message());
+    SPEECH_CHECK(elements.ok(),
+                 "a BYTES input reached the model unvalidated: ", elements.status().message());
     for (absl::string_view element : *elements) strings.push_back(std::string(element));
   }
   return strings;
@@ -33,8 +33,8 @@ absl::Status ScatterStrings(const c10::IValue& value, const inference::ModelOutp
   const int64_t count = static_cast<int64_t>(list.size());
   const int64_t rows = batching ? total_rows : 1;
   if (rows == 0 || count % rows != 0) {
-    return absl::InternalError(absl::StrCat(what, " holds ", count,
-                                            " strings, which do not divide into ", rows, " rows"));
+    return absl::InternalError(
+        absl::StrCat(what, " holds ", count, " strings, which do not divide into ", rows, " rows"));
   }
   const int64_t per_row = count / rows;
   int64_t next = 0;

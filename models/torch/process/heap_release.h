@@ -10,8 +10,8 @@
 // Between two trims the heaps grow again by what is freed and reused. With glibc's default of up
 // to 8 arenas per core, each thread (gRPC, HTTP, instances) spreads that over its own arena and
 // the peak grew by a sixth in a 40 s soak test; with 2 arenas by 3% and 9% in two such runs.
-#ifndef SPEECH_MODELS_TORCH_HEAP_RELEASE_H_
-#define SPEECH_MODELS_TORCH_HEAP_RELEASE_H_
+#ifndef SPEECH_MODELS_TORCH_PROCESS_HEAP_RELEASE_H_
+#define SPEECH_MODELS_TORCH_PROCESS_HEAP_RELEASE_H_
 
 #include <cstdint>
 #include <memory>
@@ -59,4 +59,4 @@ class HeapReleaser {
 
 }  // namespace speech
 
-#endif  // SPEECH_MODELS_TORCH_HEAP_RELEASE_H_
+#endif  // SPEECH_MODELS_TORCH_PROCESS_HEAP_RELEASE_H_

@@ -2,8 +2,8 @@
 // gives up on a forward() that runs past its execution timeout: LibTorch cannot interrupt a
 // running graph, so the task goes on in the background, and the runner takes no new task until
 // it has ended.
-#ifndef SPEECH_MODELS_TORCH_TIMED_RUNNER_H_
-#define SPEECH_MODELS_TORCH_TIMED_RUNNER_H_
+#ifndef SPEECH_MODELS_TORCH_EXECUTION_TIMED_RUNNER_H_
+#define SPEECH_MODELS_TORCH_EXECUTION_TIMED_RUNNER_H_
 
 #include <optional>
 #include <thread>
@@ -48,4 +48,4 @@ class TimedRunner {
 
 }  // namespace speech
 
-#endif  // SPEECH_MODELS_TORCH_TIMED_RUNNER_H_
+#endif  // SPEECH_MODELS_TORCH_EXECUTION_TIMED_RUNNER_H_
