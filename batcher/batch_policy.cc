@@ -68,45 +68,63 @@ double Seconds(const BatchCostModel& cost, int64_t rows, int64_t length) {
   return absl::ToDoubleSeconds(cost.Estimate(rows, std::max<int64_t>(length, 1)));
 }
 
-// What a request of `rows` rows of `length` costs at best on its own terms: its share of a batch
-// of requests like it, alone or full, whichever is cheaper per row.
-double BestShare(int64_t rows, int64_t length, const BatchPolicyOptions& options,
-                 const BatchCostModel& cost) {
-  const double alone = Seconds(cost, 1, length);
-  const double full = Seconds(cost, options.max_batch_size, length) / options.max_batch_size;
-  return static_cast<double>(rows) * std::min(alone, full);
-}
-
 struct Chosen {
   std::vector<size_t> indices;  // ascending
   int64_t rows = 0;
   int64_t length = 0;  // the batch's padded length
 };
 
-// The start and the companions among `others` (indices into `pending`) that are cheaper to run
-// with it than on their own terms: candidates are weighed closest in length first, and one joins
-// when what it adds to the batch's cost (its rows, and padding everyone to a longer length) is
-// less than its best share elsewhere. So requests of similar length travel together, and none
-// joins where batching costs more per row than it saves.
+// The start and the companions among `others` (indices into `pending`) that save the most
+// time against running each request on its own. Candidates are taken closest in length first
+// (skipping any whose rows no longer fit); of the batches that order makes, the start alone
+// included, the one whose estimated cost (every row padded to its longest) is the furthest below
+// the sum of its requests' costs alone wins. All are weighed, not only the next, because where
+// batching pays the first companions may save little and the later ones much. Then the
+// candidates passed over that are no longer than the winner's padded length join while each
+// saves time (it adds rows and no padding). So requests of similar length travel together, and
+// where a larger batch costs more per row than it saves, nothing joins.
 Chosen BestBatch(absl::Span<const PendingRequest> pending, size_t start, std::vector<size_t> others,
                  const BatchPolicyOptions& options, const BatchCostModel& cost) {
   const PendingRequest& first = pending[start];
   auto distance = [&](size_t i) { return std::abs(pending[i].length - first.length); };
   std::stable_sort(others.begin(), others.end(),
                    [&](size_t a, size_t b) { return distance(a) < distance(b); });
+  auto alone = [&](const PendingRequest& request) {
+    return Seconds(cost, request.rows, request.length);
+  };
   Chosen batch{{start}, first.rows, first.length};
+  Chosen growing = batch;
+  double alone_sum = alone(first);  // of the requests in `growing`
+  double best_saving = 0;
+  std::vector<bool> in_growing(others.size(), false);
+  std::vector<bool> in_batch = in_growing;
+  for (size_t k = 0; k < others.size() && growing.rows < options.max_batch_size; ++k) {
+    const PendingRequest& candidate = pending[others[k]];
+    if (growing.rows + candidate.rows > options.max_batch_size) continue;
+    growing.indices.push_back(others[k]);
+    growing.rows += candidate.rows;
+    growing.length = std::max(growing.length, candidate.length);
+    alone_sum += alone(candidate);
+    in_growing[k] = true;
+    const double saving = alone_sum - Seconds(cost, growing.rows, growing.length);
+    if (saving > best_saving) {
+      best_saving = saving;
+      batch = growing;
+      in_batch = in_growing;
+    }
+  }
   double seconds = Seconds(cost, batch.rows, batch.length);
-  for (size_t i : others) {
-    const PendingRequest& candidate = pending[i];
-    if (batch.rows + candidate.rows > options.max_batch_size) continue;
-    const int64_t length = std::max(batch.length, candidate.length);
-    const double with = Seconds(cost, batch.rows + candidate.rows, length);
-    if (with - seconds >= BestShare(candidate.rows, candidate.length, options, cost)) continue;
-    batch.indices.push_back(i);
+  for (size_t k = 0; k < others.size() && batch.rows < options.max_batch_size; ++k) {
+    const PendingRequest& candidate = pending[others[k]];
+    if (in_batch[k] || candidate.length > batch.length ||
+        batch.rows + candidate.rows > options.max_batch_size) {
+      continue;
+    }
+    const double with = Seconds(cost, batch.rows + candidate.rows, batch.length);
+    if (with - seconds >= alone(candidate)) continue;
+    batch.indices.push_back(others[k]);
     batch.rows += candidate.rows;
-    batch.length = length;
     seconds = with;
-    if (batch.rows == options.max_batch_size) break;
   }
   std::sort(batch.indices.begin(), batch.indices.end());
   return batch;
@@ -126,9 +144,8 @@ bool LargerBatchPays(int64_t rows, int64_t length, const BatchPolicyOptions& opt
   return false;
 }
 
-BatchDecision DecideByCost(absl::Span<const PendingRequest> pending, size_t start,
-                           absl::Time now, const BatchPolicyOptions& options,
-                           const BatchCostModel& cost) {
+BatchDecision DecideByCost(absl::Span<const PendingRequest> pending, size_t start, absl::Time now,
+                           const BatchPolicyOptions& options, const BatchCostModel& cost) {
   const PendingRequest& first = pending[start];
   std::vector<size_t> others;
   for (size_t i = start + 1; i < pending.size() && others.size() < kMaxCandidates; ++i) {

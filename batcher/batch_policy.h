@@ -81,12 +81,13 @@ struct BatchDecision {
 //   their rows fit max_batch_size; gathering stops at the first one that does not fit. If a prefix
 //   of them has exactly a preferred size of rows, the largest such prefix is dispatched at once.
 // - With a cost model (variable-length batching): companions of the start are weighed among the
-//   (oldest 64) compatible requests, closest in length first; one joins when what it adds to the
-//   batch's estimated cost (its rows, and padding the batch to a longer length) is less than its
-//   best share of a batch of its own kind (alone or full, whichever is cheaper per row). So
-//   requests of similar length travel together, and where a larger batch costs more per row
-//   nothing joins. The oldest request always goes, so none waits for ever behind others. A batch
-//   whose rows are a preferred size goes at once.
+//   (oldest 64) compatible requests, closest in length first. Of the batches that taking them in
+//   that order makes (while their rows fit), the start alone included, the one whose estimated
+//   cost (every row padded to its longest) saves the most time against running its requests
+//   each alone is chosen; then requests no longer than its padded length join while each saves
+//   time. So requests of similar length travel together, and where a larger batch costs more
+//   than it saves nothing joins. The oldest request always goes, so none waits for ever behind
+//   others. A batch whose rows are a preferred size goes at once.
 // - If the batch is full (rows == max_batch_size, or a compatible request did not fit), it is
 //   dispatched at once.
 // - If the start has waited max_queue_delay or longer, what was gathered is dispatched.

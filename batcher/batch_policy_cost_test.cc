@@ -1,5 +1,6 @@
 // The batch policy with a cost model (variable-length batching): length grouping, the cost
 // model's decisions to batch or not and to wait or not, and fairness.
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -88,6 +89,32 @@ TEST(CostPolicyTest, WhereBatchingPaysItFillsTheBatch) {
   EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(20), Dynamic(4), &cost)).size(), 4u);
 }
 
+// Each companion saves more than the one before (cost grows as rows^0.8): the first alone saves
+// less per row than a full batch would, yet the batch must still fill.
+TEST(CostPolicyTest, WhereEachCompanionSavesMoreThanTheLastItStillFillsTheBatch) {
+  std::vector<CostSample> samples;
+  for (int64_t rows : {1, 2, 4, 8}) {
+    for (int64_t length : {10, 10000}) {
+      samples.push_back({rows, length, absl::Microseconds(std::pow(rows, 0.8) * length)});
+    }
+  }
+  auto cost = BatchCostModel::Create(samples);
+  ASSERT_TRUE(cost.ok()) << cost.status();
+  std::vector<PendingRequest> pending;
+  for (int i = 0; i < 10; ++i) pending.push_back(Req(1000, i));
+  EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(20), Dynamic(8), &*cost)),
+              ElementsAre(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// Three rows of 1000 wait with a request of 1200 (closer in length) and one of 700. Padding the
+// three to 1200 costs more than the 1200 saves; the 700 is padded alone and saves time.
+TEST(CostPolicyTest, AShorterRequestJoinsPastALongerOneThatWouldPadTheBatch) {
+  const BatchCostModel cost = Model(/*fixed_ms=*/0.4, /*per_element_us=*/1);
+  std::vector<PendingRequest> pending = {Req(1000, 0), Req(1000, 1), Req(1000, 2), Req(1200, 3),
+                                         Req(700, 4)};
+  EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(20), Dynamic(8), &cost)), ElementsAre(0, 1, 2, 4));
+}
+
 TEST(CostPolicyTest, WhereBatchingHurtsRequestsGoOneByOneAtOnce) {
   const BatchCostModel cost = BatchingHurts();
   std::vector<PendingRequest> pending;
@@ -126,16 +153,16 @@ TEST(CostPolicyTest, WaitsWhenSomeLargerBatchPaysEvenIfTheFullOneDoesNot) {
 TEST(CostPolicyTest, APreferredSizeOrAFullBatchGoesAtOnce) {
   const BatchCostModel cost = BatchingPays();
   std::vector<PendingRequest> pending = {Req(1000, 0), Req(1000, 1)};
-  EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(1), Dynamic(8, absl::Milliseconds(10), {2}),
-                                     &cost)),
-              ElementsAre(0, 1));
+  EXPECT_THAT(
+      Dispatched(DecideBatch(pending, Ms(1), Dynamic(8, absl::Milliseconds(10), {2}), &cost)),
+      ElementsAre(0, 1));
   EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(1), Dynamic(2), &cost)), ElementsAre(0, 1));
 }
 
 TEST(CostPolicyTest, RowsOfMultiRowRequestsCountAndNeverExceedTheMaximum) {
   const BatchCostModel cost = BatchingPays();
-  std::vector<PendingRequest> pending = {Req(1000, 0, /*rows=*/3), Req(1000, 1, 3),
-                                         Req(1000, 2, 2), Req(1000, 3, 1)};
+  std::vector<PendingRequest> pending = {Req(1000, 0, /*rows=*/3), Req(1000, 1, 3), Req(1000, 2, 2),
+                                         Req(1000, 3, 1)};
   const std::vector<size_t> batch = Dispatched(DecideBatch(pending, Ms(20), Dynamic(6), &cost));
   int64_t rows = 0;
   for (size_t i : batch) rows += pending[i].rows;
