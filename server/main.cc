@@ -95,6 +95,12 @@ int Run(const ServerFlags& flags) {
     std::cerr << "warning: glibc refused --malloc-arena-max=" << flags.malloc_arena_max
               << std::endl;
   }
+  if (flags.malloc_mmap_threshold_mb > 0 && std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr &&
+      std::getenv("MALLOC_TRIM_THRESHOLD_") == nullptr &&
+      !FixMallocThresholds(int64_t{flags.malloc_mmap_threshold_mb} << 20)) {
+    std::cerr << "warning: glibc refused --malloc-mmap-threshold-mb="
+              << flags.malloc_mmap_threshold_mb << std::endl;
+  }
   // Before the models load: a bad certificate path fails at once.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> grpc_credentials =
       GrpcCredentials(flags.grpc_tls);

@@ -3,7 +3,9 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <limits>
 
 namespace speech {
 namespace {
@@ -20,6 +22,11 @@ int64_t ResidentBytes() {
 }  // namespace
 
 bool LimitMallocArenas(int arenas) { return mallopt(M_ARENA_MAX, arenas) == 1; }
+
+bool FixMallocThresholds(int64_t bytes) {
+  const int value = static_cast<int>(std::min<int64_t>(bytes, std::numeric_limits<int>::max()));
+  return mallopt(M_MMAP_THRESHOLD, value) == 1 && mallopt(M_TRIM_THRESHOLD, value) == 1;
+}
 
 int64_t ReleaseFreeHeapPages() {
   const int64_t before = ResidentBytes();

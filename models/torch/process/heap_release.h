@@ -28,6 +28,13 @@ namespace speech {
 // the process starts threads. REQUIRES: arenas > 0.
 bool LimitMallocArenas(int arenas);
 
+// Serves allocations below `bytes` from the heap instead of mapping fresh pages for each, and
+// keeps memory freed at the heap's top there (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD at
+// `bytes`; glibc's own threshold moves with what was freed, so whether a batch's large tensors
+// got fresh, page-faulting memory depended on the process's history). Returning the memory is
+// then up to ReleaseFreeHeapPages. False if refused. REQUIRES: bytes > 0.
+bool FixMallocThresholds(int64_t bytes);
+
 // Returns free heap pages to the kernel now; the bytes released, from the resident size before
 // and after (0 when it did not fall or /proc/self/statm is unreadable).
 int64_t ReleaseFreeHeapPages();

@@ -1,5 +1,6 @@
 #include "models/torch/process/heap_release.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -69,6 +70,37 @@ TEST(HeapReleaseTest, DestroyingALongIntervalReleaserDoesNotWaitForIt) {
   { HeapReleaser releaser(absl::Hours(1)); }
   EXPECT_LT(absl::Now() - start, absl::Minutes(1));
   // (The bound only tells a wait for the interval apart from none.)
+}
+
+// Minor page faults of this process so far.
+int64_t MinorFaults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
+// Faults from allocating `bytes`, touching every page, and freeing it.
+int64_t FaultsOfOneBlock(size_t bytes) {
+  const int64_t before = MinorFaults();
+  char* block = static_cast<char*>(std::malloc(bytes));
+  std::memset(block, 1, bytes);
+  asm volatile("" : : "r"(block) : "memory");  // the stores must happen
+  std::free(block);
+  return MinorFaults() - before;
+}
+
+// Last in this file: it changes the thresholds for the whole process. A 48 MiB block is above
+// the largest threshold glibc moves to by itself (32 MiB), so without fixed thresholds every such
+// block is mapped afresh and faults in page by page; with them the second block reuses the
+// first's pages.
+TEST(HeapReleaseTest, WithFixedThresholdsALargeBlockReusesFreedPages) {
+  if (!kGlibcMalloc) GTEST_SKIP() << "malloc is not glibc's under AddressSanitizer";
+  constexpr size_t kBytes = 48 << 20;
+  const int64_t pages = kBytes / sysconf(_SC_PAGESIZE);
+  EXPECT_GT(FaultsOfOneBlock(kBytes), pages / 2) << "glibc's own thresholds: mapped afresh";
+  ASSERT_TRUE(FixMallocThresholds(int64_t{256} << 20));
+  FaultsOfOneBlock(kBytes);  // the heap grows once
+  EXPECT_LT(FaultsOfOneBlock(kBytes), pages / 10) << "fixed thresholds: the freed pages reused";
 }
 
 }  // namespace
