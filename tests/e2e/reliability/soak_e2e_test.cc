@@ -37,7 +37,7 @@
 #include "client/tensor_util.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/resident_memory.h"
+#include "tests/e2e/reliability/resident_memory.h"
 #include "tests/harness/metrics_scrape.h"
 #include "tests/harness/server_process.h"
 

@@ -1,7 +1,7 @@
 // The resident memory of a process, read from Linux's /proc, for the end-to-end tests that bound
 // the server's memory. Test-only.
-#ifndef SPEECH_TESTS_E2E_RESIDENT_MEMORY_H_
-#define SPEECH_TESTS_E2E_RESIDENT_MEMORY_H_
+#ifndef SPEECH_TESTS_E2E_RELIABILITY_RESIDENT_MEMORY_H_
+#define SPEECH_TESTS_E2E_RELIABILITY_RESIDENT_MEMORY_H_
 
 #include <sys/types.h>
 
@@ -18,4 +18,4 @@ absl::StatusOr<int64_t> ResidentBytes(pid_t pid);
 
 }  // namespace speech
 
-#endif  // SPEECH_TESTS_E2E_RESIDENT_MEMORY_H_
+#endif  // SPEECH_TESTS_E2E_RELIABILITY_RESIDENT_MEMORY_H_

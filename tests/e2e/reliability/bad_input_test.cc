@@ -4,8 +4,10 @@
 // request right after it succeeds. The same refusals are then sent between good requests on one
 // ModelStreamInfer stream, which answers each in turn and stays open. Three servers: the default
 // repository with the default limits, and a small repository with tight limits and with none.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -603,6 +605,41 @@ TEST_F(BadInputTest, StreamAnswersEachRefusalAndKeepsServing) {
   EXPECT_TRUE(finished.ok()) << finished.error_message();
   // Each refusal that named a served model is counted once, as the unary ones are.
   EXPECT_EQ(FailureCounts(*client_), AfterRefusals(before, refusals));
+}
+
+// Bytes that are no ModelInferRequest at all (gRPC itself refuses them, before our code sees a
+// request): each call fails, the server keeps serving, and refusing them writes no log line per
+// request (a flood of such requests must not flood the log).
+TEST_F(BadInputTest, BytesThatDoNotParseAreRefusedWithoutALogLineEach) {
+  auto channel = grpc::CreateChannel(server_->grpc_target(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  const std::string before = server_->Output();
+  const auto lines_before = std::count(before.begin(), before.end(), '\n');
+  constexpr int kCalls = 20;
+  for (int i = 0; i < kCalls; ++i) {
+    // Field 0 with wire type 7: no protobuf message starts like this.
+    const std::string garbage = absl::StrCat("\x07\xff\xff", std::string(i, '\x07'));
+    grpc::Slice slice(garbage.data(), garbage.size());
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::ClientContext context;
+    grpc::CompletionQueue queue;
+    std::unique_ptr<grpc::GenericClientAsyncResponseReader> call = stub.PrepareUnaryCall(
+        &context, "/inference.GRPCInferenceService/ModelInfer", request, &queue);
+    call->StartCall();
+    grpc::ByteBuffer reply;
+    grpc::Status status;
+    call->Finish(&reply, &status, reinterpret_cast<void*>(1));
+    void* tag = nullptr;
+    bool ok = false;
+    ASSERT_TRUE(queue.Next(&tag, &ok));
+    EXPECT_FALSE(status.ok()) << "call " << i << " was answered OK";
+    queue.Shutdown();
+    while (queue.Next(&tag, &ok)) {
+    }
+  }
+  ExpectServed(client_->Infer(SimpleRequest()));
+  const std::string after = server_->Output();
+  EXPECT_LT(std::count(after.begin(), after.end(), '\n') - lines_before, kCalls / 2) << after;
 }
 
 // All of them written at once, good and bad alternating: the refusals, answered at once, pass

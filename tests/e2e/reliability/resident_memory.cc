@@ -1,4 +1,4 @@
-#include "tests/e2e/resident_memory.h"
+#include "tests/e2e/reliability/resident_memory.h"
 
 #include <fstream>
 #include <string>

@@ -20,7 +20,7 @@
 #include "client/inference_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/e2e/resident_memory.h"
+#include "tests/e2e/reliability/resident_memory.h"
 #include "tests/harness/metrics_scrape.h"
 #include "tests/harness/requests.h"
 #include "tests/harness/server_process.h"

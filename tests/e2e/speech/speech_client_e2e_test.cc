@@ -40,8 +40,8 @@ class SpeechClientE2eTest : public ::testing::Test {
 
   // Runs the client binary (a data dependency, relative to the runfiles directory).
   static Result Run(const std::string& args) {
-    const std::string command = absl::StrCat("client/cli/speech_client --url=",
-                                             server_->grpc_target(), " ", args, " 2>&1");
+    const std::string command =
+        absl::StrCat("client/cli/speech_client --url=", server_->grpc_target(), " ", args, " 2>&1");
     std::FILE* pipe = popen(command.c_str(), "r");
     Result result{-1, ""};
     if (pipe == nullptr) return result;
@@ -73,7 +73,8 @@ TEST_F(SpeechClientE2eTest, HealthAndReadiness) {
 TEST_F(SpeechClientE2eTest, MetadataConfigIndexAndStatistics) {
   Result metadata = Run("model-metadata wav2vec2");
   EXPECT_EQ(metadata.exit_code, 0) << metadata.output;
-  EXPECT_THAT(metadata.output, AllOf(HasSubstr("name: \"wav2vec2\""), HasSubstr("datatype: \"FP32\"")));
+  EXPECT_THAT(metadata.output,
+              AllOf(HasSubstr("name: \"wav2vec2\""), HasSubstr("datatype: \"FP32\"")));
   Result config = Run("model-config fastpitch");
   EXPECT_EQ(config.exit_code, 0) << config.output;
   EXPECT_THAT(config.output, HasSubstr("max_batch_size: "));
