@@ -166,10 +166,10 @@ const std::vector<FlagSpec>& Specs() {
        "reused without page faults, rather than from pages mapped afresh for each batch "
        "(BENCHMARKS.md, \"Page faults\"); --heap-release-interval-ms gives the heap back. "
        "MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_ in the environment wins. 0: glibc's "
-       "choice (a threshold that moves with what was freed). Default 1024.",
+       "choice (a threshold that moves with what was freed). At most 2047. Default 1024.",
        false,
        [](const std::string& v, ServerFlags* f) {
-         return SetInt(v, 0, 1024 * 1024, &f->malloc_mmap_threshold_mb);
+         return SetInt(v, 0, 2047, &f->malloc_mmap_threshold_mb);
        }},
       {"grpc-max-message-bytes", "Largest gRPC message accepted or sent. Default 268435456.", false,
        [](const std::string& v, ServerFlags* f) {

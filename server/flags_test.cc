@@ -279,7 +279,7 @@ TEST(ParseServerFlagsTest, OutOfRangeOrMalformedNumbersNameFlagAndValue) {
       {"malloc-arena-max", "-1"},
       {"malloc-arena-max", "few"},
       {"malloc-mmap-threshold-mb", "-1"},
-      {"malloc-mmap-threshold-mb", "1048577"},
+      {"malloc-mmap-threshold-mb", "2048"},
       {"grpc-max-message-bytes", "1023"},
       {"grpc-max-message-bytes", "2147483648"},
       {"grpc-max-message-bytes", "lots"},

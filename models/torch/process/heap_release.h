@@ -32,7 +32,8 @@ bool LimitMallocArenas(int arenas);
 // keeps memory freed at the heap's top there (mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD at
 // `bytes`; glibc's own threshold moves with what was freed, so whether a batch's large tensors
 // got fresh, page-faulting memory depended on the process's history). Returning the memory is
-// then up to ReleaseFreeHeapPages. False if refused. REQUIRES: bytes > 0.
+// then up to ReleaseFreeHeapPages. False if refused. Values above
+// INT_MAX (mallopt takes an int) count as INT_MAX. REQUIRES: bytes > 0.
 bool FixMallocThresholds(int64_t bytes);
 
 // Returns free heap pages to the kernel now; the bytes released, from the resident size before
