@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "server/core/request_limits.h"
+#include "server/core/decode/request_limits.h"
 
 namespace speech {
 

@@ -8,7 +8,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "server/core/input_constraints.h"
+#include "server/core/decode/input_constraints.h"
 #include "server/metrics/model_stats.h"
 #include "server/repository/config/ensemble_validation.h"
 

@@ -8,9 +8,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "proto/tensor_types.h"
+#include "server/core/decode/input_constraints.h"
+#include "server/core/decode/tensor_codec.h"
 #include "server/core/ensemble_run.h"
-#include "server/core/input_constraints.h"
-#include "server/core/tensor_codec.h"
 #include "server/metrics/model_stats.h"
 #include "server/shared_memory/shared_memory_tensors.h"
 

@@ -14,8 +14,8 @@
 #include "absl/time/time.h"
 #include "batcher/clock.h"
 #include "proto/grpc_service.pb.h"
+#include "server/core/decode/request_limits.h"
 #include "server/core/in_flight_counter.h"
-#include "server/core/request_limits.h"
 #include "server/repository/model_repository.h"
 #include "server/shared_memory/shared_memory_registry.h"
 

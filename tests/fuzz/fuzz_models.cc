@@ -10,9 +10,9 @@
 #include "proto/bytes_elements.h"
 #include "proto/check.h"
 #include "proto/tensor_types.h"
-#include "server/core/input_constraints.h"
-#include "server/core/request_limits.h"
-#include "server/core/tensor_codec.h"
+#include "server/core/decode/input_constraints.h"
+#include "server/core/decode/request_limits.h"
+#include "server/core/decode/tensor_codec.h"
 #include "server/repository/config/model_config.h"
 
 namespace speech {

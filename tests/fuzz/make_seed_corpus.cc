@@ -23,8 +23,8 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "proto/bytes_elements.h"
 #include "proto/grpc_service.pb.h"
-#include "server/core/input_constraints.h"
-#include "server/core/tensor_codec.h"
+#include "server/core/decode/input_constraints.h"
+#include "server/core/decode/tensor_codec.h"
 #include "server/http/json/infer_request_json.h"
 #include "tests/fuzz/fuzz_models.h"
 

@@ -27,23 +27,23 @@ class Mutation:
 
 
 MUTATIONS = [
-    # The codec (server/core/tensor_codec.cc).
+    # The codec (server/core/decode/tensor_codec.cc).
     Mutation("codec: batch size differing between inputs accepted",
-             "server/core/tensor_codec.cc",
+             "server/core/decode/tensor_codec.cc",
              "if (batch_rows >= 0 && *rows != batch_rows) {", "if (false) {",
-             "//server/core:tensor_codec_test"),
+             "//server/core/decode:tensor_codec_test"),
     Mutation("codec: raw bytes longer than the shape accepted",
-             "server/core/tensor_codec.cc",
+             "server/core/decode/tensor_codec.cc",
              "if (bytes.size() != expected_bytes) {", "if (bytes.size() < expected_bytes) {",
-             "//server/core:tensor_codec_contents_test"),
+             "//server/core/decode:tensor_codec_contents_test"),
     Mutation("codec: an input given twice accepted",
-             "server/core/tensor_codec.cc",
+             "server/core/decode/tensor_codec.cc",
              "if (index_of_spec[found] >= 0) {", "if (false) {",
-             "//server/core:tensor_codec_test"),
+             "//server/core/decode:tensor_codec_test"),
     Mutation("codec: the timeout request parameter ignored",
-             "server/core/tensor_codec.cc",
+             "server/core/decode/tensor_codec.cc",
              "return DecodeTimeout(message, request);", "return absl::OkStatus();",
-             "//server/core:tensor_codec_test"),
+             "//server/core/decode:tensor_codec_test"),
     # Configuration reaching the batcher (server/repository/batcher_options.cc).
     Mutation("config: preserve_ordering not mapped",
              "server/repository/config/batcher_options.cc",

@@ -1,8 +1,8 @@
 // Turns KServe v2 ModelInferRequest messages into validated InferenceRequests and outputs back
 // into ModelInferResponse messages. Network input is never trusted: every check that fails says
 // which tensor, what was expected and what was received.
-#ifndef SPEECH_SERVER_CORE_TENSOR_CODEC_H_
-#define SPEECH_SERVER_CORE_TENSOR_CODEC_H_
+#ifndef SPEECH_SERVER_CORE_DECODE_TENSOR_CODEC_H_
+#define SPEECH_SERVER_CORE_DECODE_TENSOR_CODEC_H_
 
 #include <map>
 #include <optional>
@@ -45,4 +45,4 @@ absl::Status EncodeInferResponse(
 
 }  // namespace speech
 
-#endif  // SPEECH_SERVER_CORE_TENSOR_CODEC_H_
+#endif  // SPEECH_SERVER_CORE_DECODE_TENSOR_CODEC_H_

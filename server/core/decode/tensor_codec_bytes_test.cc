@@ -6,8 +6,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "proto/bytes_elements.h"
-#include "server/core/core_test_support.h"
-#include "server/core/tensor_codec.h"
+#include "server/core/decode/codec_test_support.h"
+#include "server/core/decode/tensor_codec.h"
 
 namespace speech {
 namespace {

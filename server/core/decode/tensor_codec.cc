@@ -1,4 +1,4 @@
-#include "server/core/tensor_codec.h"
+#include "server/core/decode/tensor_codec.h"
 
 #include <cstring>
 #include <limits>

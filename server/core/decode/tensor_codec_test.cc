@@ -1,6 +1,6 @@
 // DecodeInferRequest on what a request names and shapes: inputs and requested outputs, datatypes,
 // shapes and batch sizes, each refused with a clear error, and the "timeout" parameter.
-#include "server/core/tensor_codec.h"
+#include "server/core/decode/tensor_codec.h"
 
 #include <cstdint>
 #include <limits>
@@ -14,7 +14,7 @@
 #include "gtest/gtest.h"
 #include "proto/grpc_service.pb.h"
 #include "proto/model_config.pb.h"
-#include "server/core/core_test_support.h"
+#include "server/core/decode/codec_test_support.h"
 
 namespace speech {
 namespace {

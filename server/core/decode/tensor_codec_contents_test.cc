@@ -14,8 +14,8 @@
 #include "proto/grpc_service.pb.h"
 #include "proto/model_config.pb.h"
 #include "proto/tensor_types.h"
-#include "server/core/core_test_support.h"
-#include "server/core/tensor_codec.h"
+#include "server/core/decode/codec_test_support.h"
+#include "server/core/decode/tensor_codec.h"
 
 namespace speech {
 namespace {

@@ -1,8 +1,8 @@
 // Server-wide limits on what one inference request may make the server hold, checked before
 // decoding spends memory on it (the element limits) and before it is queued (the bytes limit),
 // so that no single request and no pile of them can exhaust a machine's memory.
-#ifndef SPEECH_SERVER_CORE_REQUEST_LIMITS_H_
-#define SPEECH_SERVER_CORE_REQUEST_LIMITS_H_
+#ifndef SPEECH_SERVER_CORE_DECODE_REQUEST_LIMITS_H_
+#define SPEECH_SERVER_CORE_DECODE_REQUEST_LIMITS_H_
 
 #include <cstdint>
 
@@ -36,4 +36,4 @@ int64_t InputBytes(const InferenceRequest& request);
 
 }  // namespace speech
 
-#endif  // SPEECH_SERVER_CORE_REQUEST_LIMITS_H_
+#endif  // SPEECH_SERVER_CORE_DECODE_REQUEST_LIMITS_H_

@@ -1,5 +1,5 @@
 // CheckElementLimits over request shapes (no tensor is decoded) and InputBytes.
-#include "server/core/request_limits.h"
+#include "server/core/decode/request_limits.h"
 
 #include <cstdint>
 #include <initializer_list>

@@ -1,8 +1,8 @@
 // The checks a model's configuration declares on its inputs (our `constraints` extension, and
 // the non-empty rule of padded inputs), applied to a decoded request before it is queued, so
 // that input the model cannot take fails with INVALID_ARGUMENT instead of inside the model.
-#ifndef SPEECH_SERVER_CORE_INPUT_CONSTRAINTS_H_
-#define SPEECH_SERVER_CORE_INPUT_CONSTRAINTS_H_
+#ifndef SPEECH_SERVER_CORE_DECODE_INPUT_CONSTRAINTS_H_
+#define SPEECH_SERVER_CORE_DECODE_INPUT_CONSTRAINTS_H_
 
 #include "absl/status/status.h"
 #include "batcher/request.h"
@@ -22,4 +22,4 @@ absl::Status CheckInputConstraints(const inference::ModelConfig& config,
 
 }  // namespace speech
 
-#endif  // SPEECH_SERVER_CORE_INPUT_CONSTRAINTS_H_
+#endif  // SPEECH_SERVER_CORE_DECODE_INPUT_CONSTRAINTS_H_

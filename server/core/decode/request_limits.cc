@@ -1,4 +1,4 @@
-#include "server/core/request_limits.h"
+#include "server/core/decode/request_limits.h"
 
 #include <limits>
 

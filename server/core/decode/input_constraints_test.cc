@@ -1,4 +1,4 @@
-#include "server/core/input_constraints.h"
+#include "server/core/decode/input_constraints.h"
 
 #include <google/protobuf/text_format.h>
 
@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "proto/bytes_elements.h"
 #include "proto/grpc_service.pb.h"
-#include "server/core/tensor_codec.h"
+#include "server/core/decode/tensor_codec.h"
 
 namespace speech {
 namespace {

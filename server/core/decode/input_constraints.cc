@@ -1,4 +1,4 @@
-#include "server/core/input_constraints.h"
+#include "server/core/decode/input_constraints.h"
 
 #include <cmath>
 #include <string>
