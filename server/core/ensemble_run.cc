@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/core/decode/input_constraints.h"
-#include "server/metrics/model_stats.h"
+#include "server/metrics/model/model_stats.h"
 #include "server/repository/config/ensemble_validation.h"
 
 namespace speech {

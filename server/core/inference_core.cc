@@ -11,7 +11,7 @@
 #include "server/core/decode/input_constraints.h"
 #include "server/core/decode/tensor_codec.h"
 #include "server/core/ensemble_run.h"
-#include "server/metrics/model_stats.h"
+#include "server/metrics/model/model_stats.h"
 #include "server/shared_memory/shared_memory_tensors.h"
 
 namespace speech {

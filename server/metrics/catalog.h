@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "server/metrics/model_metrics_factory.h"
-#include "server/metrics/model_stats.h"
+#include "server/metrics/model/model_metrics_factory.h"
+#include "server/metrics/model/model_stats.h"
 #include "server/metrics/nvml_reader.h"
-#include "server/metrics/registry.h"
+#include "server/metrics/store/registry.h"
 
 namespace speech {
 

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "models/instance_builder.h"
-#include "server/metrics/model_stats_executor.h"
+#include "server/metrics/model/model_stats_executor.h"
 #include "server/repository/config/batcher_options.h"
 #include "server/repository/config/model_config.h"
 

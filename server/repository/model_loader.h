@@ -18,8 +18,8 @@
 #include "batcher/dynamic_batcher.h"
 #include "models/instance_factory.h"
 #include "proto/model_config.pb.h"
-#include "server/metrics/model_metrics_factory.h"
-#include "server/metrics/model_stats.h"
+#include "server/metrics/model/model_metrics_factory.h"
+#include "server/metrics/model/model_stats.h"
 #include "server/repository/config/ensemble_validation.h"
 
 namespace speech {

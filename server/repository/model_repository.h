@@ -21,7 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "batcher/clock.h"
 #include "models/instance_factory.h"
-#include "server/metrics/model_metrics_factory.h"
+#include "server/metrics/model/model_metrics_factory.h"
 #include "server/repository/model_files.h"
 #include "server/repository/model_loader.h"
 #include "server/repository/retired_models.h"

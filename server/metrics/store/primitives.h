@@ -3,8 +3,8 @@
 // Both are sharded: each thread adds to one of kMetricShards copies, each on cache lines of its
 // own, so that two instances of a model (or two completion threads) recording at once do not
 // pass one line back and forth; readers (scrapes, ModelStatistics) add the shards up.
-#ifndef SPEECH_SERVER_METRICS_PRIMITIVES_H_
-#define SPEECH_SERVER_METRICS_PRIMITIVES_H_
+#ifndef SPEECH_SERVER_METRICS_STORE_PRIMITIVES_H_
+#define SPEECH_SERVER_METRICS_STORE_PRIMITIVES_H_
 
 #include <atomic>
 #include <cstdint>
@@ -165,4 +165,4 @@ class Histogram {
 
 }  // namespace speech
 
-#endif  // SPEECH_SERVER_METRICS_PRIMITIVES_H_
+#endif  // SPEECH_SERVER_METRICS_STORE_PRIMITIVES_H_

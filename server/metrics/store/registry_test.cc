@@ -1,4 +1,4 @@
-#include "server/metrics/registry.h"
+#include "server/metrics/store/registry.h"
 
 #include <limits>
 #include <optional>

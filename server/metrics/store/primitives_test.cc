@@ -1,4 +1,4 @@
-#include "server/metrics/primitives.h"
+#include "server/metrics/store/primitives.h"
 
 #include <thread>
 #include <vector>

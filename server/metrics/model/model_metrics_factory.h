@@ -1,8 +1,8 @@
 // The few metrics the model repository needs for each model version it loads: the statistics
 // its requests and executions record into, and the export of its queue depth. MetricsCatalog
 // implements it; the repository never sees the registry.
-#ifndef SPEECH_SERVER_METRICS_MODEL_METRICS_FACTORY_H_
-#define SPEECH_SERVER_METRICS_MODEL_METRICS_FACTORY_H_
+#ifndef SPEECH_SERVER_METRICS_MODEL_MODEL_METRICS_FACTORY_H_
+#define SPEECH_SERVER_METRICS_MODEL_MODEL_METRICS_FACTORY_H_
 
 #include <cstdint>
 #include <functional>
@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "server/metrics/model_stats.h"
+#include "server/metrics/model/model_stats.h"
 
 namespace speech {
 
@@ -34,4 +34,4 @@ class ModelMetricsFactory {
 
 }  // namespace speech
 
-#endif  // SPEECH_SERVER_METRICS_MODEL_METRICS_FACTORY_H_
+#endif  // SPEECH_SERVER_METRICS_MODEL_MODEL_METRICS_FACTORY_H_

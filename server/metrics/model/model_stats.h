@@ -2,8 +2,8 @@
 // (exported on /metrics) plus what only the ModelStatistics RPC reports (failure time, last
 // inference, per batch size compute times). /metrics and ModelStatistics read the same
 // histograms and counters.
-#ifndef SPEECH_SERVER_METRICS_MODEL_STATS_H_
-#define SPEECH_SERVER_METRICS_MODEL_STATS_H_
+#ifndef SPEECH_SERVER_METRICS_MODEL_MODEL_STATS_H_
+#define SPEECH_SERVER_METRICS_MODEL_MODEL_STATS_H_
 
 #include <array>
 #include <atomic>
@@ -17,7 +17,7 @@
 #include "absl/types/span.h"
 #include "batcher/request.h"
 #include "proto/grpc_service.pb.h"
-#include "server/metrics/primitives.h"
+#include "server/metrics/store/primitives.h"
 
 namespace speech {
 
@@ -108,4 +108,4 @@ class ModelStats {
 
 }  // namespace speech
 
-#endif  // SPEECH_SERVER_METRICS_MODEL_STATS_H_
+#endif  // SPEECH_SERVER_METRICS_MODEL_MODEL_STATS_H_

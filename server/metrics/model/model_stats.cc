@@ -1,4 +1,4 @@
-#include "server/metrics/model_stats.h"
+#include "server/metrics/model/model_stats.h"
 
 #include <algorithm>
 #include <utility>

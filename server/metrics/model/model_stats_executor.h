@@ -1,8 +1,8 @@
 // A BatchExecutor that runs another and records each successful execution in a model's stats:
 // the one place that sees every batch exactly once, so execution counts, the batch-size histogram
 // and per batch size compute times are exact without help from the batcher.
-#ifndef SPEECH_SERVER_METRICS_MODEL_STATS_EXECUTOR_H_
-#define SPEECH_SERVER_METRICS_MODEL_STATS_EXECUTOR_H_
+#ifndef SPEECH_SERVER_METRICS_MODEL_MODEL_STATS_EXECUTOR_H_
+#define SPEECH_SERVER_METRICS_MODEL_MODEL_STATS_EXECUTOR_H_
 
 #include <memory>
 
@@ -10,7 +10,7 @@
 #include "absl/types/span.h"
 #include "batcher/executor.h"
 #include "batcher/request.h"
-#include "server/metrics/model_stats.h"
+#include "server/metrics/model/model_stats.h"
 
 namespace speech {
 
@@ -36,4 +36,4 @@ class ModelStatsExecutor final : public BatchExecutor {
 
 }  // namespace speech
 
-#endif  // SPEECH_SERVER_METRICS_MODEL_STATS_EXECUTOR_H_
+#endif  // SPEECH_SERVER_METRICS_MODEL_MODEL_STATS_EXECUTOR_H_

@@ -1,8 +1,8 @@
 // Named metric families with labelled series, and their Prometheus text exposition (format
 // 0.0.4). Families and series are made at start-up and model load; the objects handed out are
 // the lock-free primitives of metrics.h, so recording never touches the registry.
-#ifndef SPEECH_SERVER_METRICS_REGISTRY_H_
-#define SPEECH_SERVER_METRICS_REGISTRY_H_
+#ifndef SPEECH_SERVER_METRICS_STORE_REGISTRY_H_
+#define SPEECH_SERVER_METRICS_STORE_REGISTRY_H_
 
 #include <cstdint>
 #include <deque>
@@ -16,7 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "server/metrics/primitives.h"
+#include "server/metrics/store/primitives.h"
 
 namespace speech {
 
@@ -173,4 +173,4 @@ class MetricRegistry {
 
 }  // namespace speech
 
-#endif  // SPEECH_SERVER_METRICS_REGISTRY_H_
+#endif  // SPEECH_SERVER_METRICS_STORE_REGISTRY_H_

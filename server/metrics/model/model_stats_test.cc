@@ -1,11 +1,11 @@
-#include "server/metrics/model_stats.h"
+#include "server/metrics/model/model_stats.h"
 
 #include <memory>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "server/metrics/primitives.h"
+#include "server/metrics/store/primitives.h"
 
 namespace speech {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/metrics/model_stats_executor.h"
+#include "server/metrics/model/model_stats_executor.h"
 
 #include <atomic>
 #include <memory>
