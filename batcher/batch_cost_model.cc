@@ -20,21 +20,6 @@ size_t Bracket(const std::vector<int64_t>& values, int64_t x) {
   return std::min(index, values.size() - 2);
 }
 
-// The index of the value nearest x in log scale.
-size_t Nearest(const std::vector<int64_t>& values, int64_t x) {
-  size_t best = 0;
-  double best_distance = INFINITY;
-  for (size_t i = 0; i < values.size(); ++i) {
-    const double distance = std::abs(std::log(static_cast<double>(values[i])) -
-                                     std::log(static_cast<double>(std::max<int64_t>(x, 1))));
-    if (distance < best_distance) {
-      best = i;
-      best_distance = distance;
-    }
-  }
-  return best;
-}
-
 }  // namespace
 
 absl::StatusOr<BatchCostModel> BatchCostModel::Create(std::vector<CostSample> samples,
@@ -85,26 +70,51 @@ absl::StatusOr<BatchCostModel> BatchCostModel::Create(std::vector<CostSample> sa
   return BatchCostModel(std::move(rows), std::move(lengths), std::move(seconds), options);
 }
 
-double BatchCostModel::AtRowIndex(size_t r, int64_t length) const {
-  if (length <= lengths_.front()) return At(r, 0);
-  if (length >= lengths_.back()) {
-    return At(r, lengths_.size() - 1) * static_cast<double>(length) / lengths_.back();
+BatchCostModel::Corners BatchCostModel::CornersOf(int64_t rows, int64_t length) const {
+  // Along one axis: the grid indices that `x` is made of and their coefficients. Between two
+  // points, linear; below the first, the first (proportional to x when `proportional_below`);
+  // beyond the last, proportional to the excess.
+  struct Axis {
+    size_t index[2];
+    double coefficient[2];
+    int count;
+  };
+  auto along = [](const std::vector<int64_t>& values, int64_t x, bool proportional_below) {
+    Axis axis{{0, 0}, {1, 0}, 1};
+    if (x <= values.front()) {
+      axis.coefficient[0] =
+          proportional_below ? static_cast<double>(x) / static_cast<double>(values.front()) : 1;
+    } else if (x >= values.back()) {
+      axis.index[0] = values.size() - 1;
+      axis.coefficient[0] = static_cast<double>(x) / static_cast<double>(values.back());
+    } else {
+      const size_t i = Bracket(values, x);
+      const double t =
+          static_cast<double>(x - values[i]) / static_cast<double>(values[i + 1] - values[i]);
+      axis = {{i, i + 1}, {1 - t, t}, 2};
+    }
+    return axis;
+  };
+  const Axis r = along(rows_, rows, /*proportional_below=*/true);
+  const Axis l = along(lengths_, length, /*proportional_below=*/false);
+  Corners corners;
+  for (int i = 0; i < r.count; ++i) {
+    for (int j = 0; j < l.count; ++j) {
+      const double coefficient = r.coefficient[i] * l.coefficient[j];
+      if (coefficient <= 0) continue;
+      corners.index[corners.count] = r.index[i] * lengths_.size() + l.index[j];
+      corners.coefficient[corners.count] = coefficient;
+      ++corners.count;
+    }
   }
-  const size_t l = Bracket(lengths_, length);
-  const double t = static_cast<double>(length - lengths_[l]) / (lengths_[l + 1] - lengths_[l]);
-  return At(r, l) + t * (At(r, l + 1) - At(r, l));
+  return corners;
 }
 
 absl::Duration BatchCostModel::Estimate(int64_t rows, int64_t length) const {
-  double seconds;
-  if (rows <= rows_.front()) {
-    seconds = AtRowIndex(0, length) * static_cast<double>(rows) / rows_.front();
-  } else if (rows >= rows_.back()) {
-    seconds = AtRowIndex(rows_.size() - 1, length) * static_cast<double>(rows) / rows_.back();
-  } else {
-    const size_t r = Bracket(rows_, rows);
-    const double t = static_cast<double>(rows - rows_[r]) / (rows_[r + 1] - rows_[r]);
-    seconds = AtRowIndex(r, length) + t * (AtRowIndex(r + 1, length) - AtRowIndex(r, length));
+  const Corners corners = CornersOf(rows, length);
+  double seconds = 0;
+  for (int k = 0; k < corners.count; ++k) {
+    seconds += corners.coefficient[k] * seconds_[corners.index[k]];
   }
   return absl::Seconds(seconds * scale_);
 }
@@ -125,9 +135,24 @@ void BatchCostModel::Observe(int64_t rows, int64_t length, absl::Duration cost) 
   if (!(estimate > 0)) return;
   ++observations_;
   const double ratio = std::clamp(absl::ToDoubleSeconds(cost) / estimate, 0.25, 4.0);
-  const double w = options_.refinement_weight;
-  const size_t k = Nearest(rows_, rows) * lengths_.size() + Nearest(lengths_, length);
-  seconds_[k] = std::clamp(seconds_[k] * ((1 - w) + w * ratio), measured_[k] / 2, measured_[k] * 2);
+  // Each grid point the estimate is made of moves by its share w of the estimate's weights,
+  // scaled by 1 / sum(w^2): were the points equal, the estimate would move refinement_weight of
+  // the way to the measurement, as it does on a grid point. Correcting only the nearest point
+  // let executions on either side of it pull it back and forth while the farther point stayed
+  // wrong.
+  const Corners corners = CornersOf(rows, length);
+  double total = 0;
+  for (int k = 0; k < corners.count; ++k) total += corners.coefficient[k];
+  double squares = 0;
+  for (int k = 0; k < corners.count; ++k) {
+    squares += (corners.coefficient[k] / total) * (corners.coefficient[k] / total);
+  }
+  for (int k = 0; k < corners.count; ++k) {
+    const size_t i = corners.index[k];
+    const double share = corners.coefficient[k] / total / squares;
+    const double step = std::max(1 + options_.refinement_weight * share * (ratio - 1), 0.0);
+    seconds_[i] = std::clamp(seconds_[i] * step, measured_[i] / 2, measured_[i] * 2);
+  }
   scale_ *= (1 - options_.global_weight) + options_.global_weight * ratio;
 }
 

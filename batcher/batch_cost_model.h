@@ -24,8 +24,9 @@ struct CostSample {
 class BatchCostModel {
  public:
   struct Options {
-    // How far one observed execution moves the estimate of its nearest grid point toward what it
-    // measured, in (0, 1]. Each point's estimate stays within half and twice what was measured
+    // How far one observed execution moves the estimate where it ran toward what it measured, in
+    // (0, 1], by moving the grid points that estimate is made of (each by its weight in it).
+    // Each point's estimate stays within half and twice what was measured
     // at warm-up, so that observations (made under whatever else the machine runs) can correct
     // the table but never turn it upside down: a few slow batches must not switch batching off
     // for good, since a batch size no longer formed is no longer observed.
@@ -49,8 +50,9 @@ class BatchCostModel {
   absl::Duration Estimate(int64_t rows, int64_t length) const;
 
   // Refines the estimates with a measured cost: the factor that scales them all, and the grid
-  // point nearest (rows, length) (nearest in log scale), within its bounds. One observation
-  // counts at most as a quarter or four times the estimate. Non-positive costs are ignored.
+  // points that Estimate(rows, length) interpolates between, each by its weight there and
+  // within its bounds. One observation counts at most as a quarter or four times the estimate.
+  // Non-positive costs are ignored.
   void Observe(int64_t rows, int64_t length, absl::Duration cost);
 
   // The current estimate at every grid point (rows ascending, then lengths ascending), as
@@ -71,11 +73,14 @@ class BatchCostModel {
         seconds_(std::move(seconds)),
         options_(options) {}
 
-  // Seconds at grid point (row index r, length index l).
-  double At(size_t r, size_t l) const { return seconds_[r * lengths_.size() + l]; }
-  // Seconds for `length` at the grid's row index r: linear between lengths, clamped below,
-  // proportional above.
-  double AtRowIndex(size_t r, int64_t length) const;
+  // The grid points (indices into seconds_) an estimate is made of, at most four, each with its
+  // coefficient: Estimate = scale_ * sum(coefficient * seconds_[index]).
+  struct Corners {
+    size_t index[4] = {0, 0, 0, 0};
+    double coefficient[4] = {0, 0, 0, 0};
+    int count = 0;
+  };
+  Corners CornersOf(int64_t rows, int64_t length) const;
 
   std::vector<int64_t> rows_;     // ascending
   std::vector<int64_t> lengths_;  // ascending

@@ -42,17 +42,69 @@ TEST(BatchCostModelTest, InterpolatesBetweenAndScalesBeyondTheGrid) {
   EXPECT_NEAR(Ms(model->Estimate(8, 1000)), 82.0, 1e-9);  // beyond: proportional to the rows
 }
 
-TEST(BatchCostModelTest, ObservationsMoveTheNearestPointTowardWhatWasMeasured) {
+TEST(BatchCostModelTest, AnObservationOnAGridPointMovesThatPointOnly) {
   BatchCostModel::Options options;
   options.refinement_weight = 0.5;
   options.global_weight = 0;
   auto model = BatchCostModel::Create(LinearGrid(), options);
   ASSERT_TRUE(model.ok());
-  model->Observe(4, 900, absl::Milliseconds(2 * 37));  // twice the estimate near (4, 1000)
+  model->Observe(4, 1000, absl::Milliseconds(2 * 41));  // twice the estimate
   EXPECT_NEAR(Ms(model->Estimate(4, 1000)), 41.0 * 1.5, 1e-9);
   EXPECT_NEAR(Ms(model->Estimate(1, 100)), 2.0, 1e-9);  // other points keep their estimates
-  model->Observe(1, 100, absl::ZeroDuration());         // ignored
+  EXPECT_NEAR(Ms(model->Estimate(4, 100)), 5.0, 1e-9);
+  EXPECT_NEAR(Ms(model->Estimate(1, 1000)), 11.0, 1e-9);
+  model->Observe(1, 100, absl::ZeroDuration());  // ignored
   EXPECT_NEAR(Ms(model->Estimate(1, 100)), 2.0, 1e-9);
+}
+
+TEST(BatchCostModelTest, AnObservationBetweenPointsMovesEachByItsWeight) {
+  BatchCostModel::Options options;
+  options.refinement_weight = 0.5;
+  options.global_weight = 0;
+  auto model = BatchCostModel::Create(LinearGrid(), options);
+  ASSERT_TRUE(model.ok());
+  // Halfway between lengths 100 and 1000 at 4 rows: 23 ms estimated, 46 measured. Both points
+  // rise by half (weights 1/2 each, scaled by 1 / (1/4 + 1/4)), so the estimate there moves
+  // half of the way, as on a grid point; the row of 1 is not touched.
+  model->Observe(4, 550, absl::Milliseconds(46));
+  EXPECT_NEAR(Ms(model->Estimate(4, 100)), 5.0 * 1.5, 1e-9);
+  EXPECT_NEAR(Ms(model->Estimate(4, 1000)), 41.0 * 1.5, 1e-9);
+  EXPECT_NEAR(Ms(model->Estimate(4, 550)), 23.0 * 1.5, 1e-9);
+  EXPECT_NEAR(Ms(model->Estimate(1, 100)), 2.0, 1e-9);
+  EXPECT_NEAR(Ms(model->Estimate(1, 1000)), 11.0, 1e-9);
+  // At a quarter of the way the nearer point takes the larger step.
+  auto other = BatchCostModel::Create(LinearGrid(), options);
+  ASSERT_TRUE(other.ok());
+  other->Observe(1, 325, absl::Milliseconds(2 * 4.25));  // twice the 4.25 ms estimated
+  const double near_step = Ms(other->Estimate(1, 100)) / 2.0;
+  const double far_step = Ms(other->Estimate(1, 1000)) / 11.0;
+  EXPECT_GT(near_step, far_step);
+  EXPECT_GT(far_step, 1.0);
+}
+
+// Executions at lengths on both sides of a grid point, where the warm-up measured the two upper
+// points half as dear again as they are (a burst of other work, say). Refining the nearest point
+// only would keep pulling the 1000 point between the two lengths' needs, since the 4000 point
+// that the longer length leans on never moved; spreading each correction over the points of its
+// estimate fits both lengths.
+TEST(BatchCostModelTest, ExecutionsOnBothSidesOfAPointFitTheirOwnCosts) {
+  auto truth = [](int64_t length) { return 1.0 + 0.01 * length; };  // ms
+  std::vector<CostSample> grid = {{1, 100, absl::Milliseconds(truth(100))},
+                                  {1, 1000, absl::Milliseconds(1.5 * truth(1000))},
+                                  {1, 4000, absl::Milliseconds(1.5 * truth(4000))}};
+  BatchCostModel::Options options;
+  options.refinement_weight = 0.1;
+  options.global_weight = 0;
+  auto model = BatchCostModel::Create(grid, options);
+  ASSERT_TRUE(model.ok());
+  for (int i = 0; i < 400; ++i) {
+    for (int64_t length : {700, 1500}) {
+      model->Observe(1, length, absl::Milliseconds(truth(length)));
+    }
+  }
+  for (int64_t length : {700, 1500}) {
+    EXPECT_NEAR(Ms(model->Estimate(1, length)) / truth(length), 1.0, 0.02) << length;
+  }
 }
 
 TEST(BatchCostModelTest, APointStaysWithinHalfAndTwiceWhatWasMeasured) {
