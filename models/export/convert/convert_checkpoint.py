@@ -1,6 +1,6 @@
 """Converts a published checkpoint into a Triton-layout model repository entry.
 
-    /usr/bin/python3 models/export/convert_checkpoint.py \
+    /usr/bin/python3 models/export/convert/convert_checkpoint.py \
         --model fastpitch|hifigan|wav2vec2 --checkpoint FILE \
         --layout dle|fairseq|hf --out DIR \
         [--torchscript script|trace] [--dtype fp32|fp16] \
@@ -40,6 +40,8 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 
+# The converters beside this file, and the exporters (our modules, make_repository) one up.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import alphabets  # noqa: E402

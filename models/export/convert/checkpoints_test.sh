@@ -5,7 +5,7 @@
 set -eu
 export PYTHONHASHSEED=0 PYTHONDONTWRITEBYTECODE=1
 if [ -n "${TEST_SRCDIR:-}" ]; then
-  dir="$TEST_SRCDIR/$TEST_WORKSPACE/models/export"
+  dir="$TEST_SRCDIR/$TEST_WORKSPACE/models/export/convert"
 else
   dir="$(dirname "$0")"
 fi

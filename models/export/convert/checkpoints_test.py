@@ -1,6 +1,6 @@
 """Tests for the checkpoint converters (convert_checkpoint.py and friends).
 
-    PYTHONHASHSEED=0 /usr/bin/python3 models/export/checkpoints_test.py
+    PYTHONHASHSEED=0 /usr/bin/python3 models/export/convert/checkpoints_test.py
 
 Synthetic checkpoints come from checkpoints_test_references.py: module trees with
 the published key names and shapes (tiny widths; the layouts fix no width),
@@ -26,6 +26,8 @@ from typing import Dict, List, Tuple
 import torch
 from torch import nn
 
+# The converters beside this file, and the exporters (our modules, make_repository) one up.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import checkpoints_test_references as ref  # noqa: E402
