@@ -25,10 +25,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "batcher/batch_cost_model.h"
-#include "batcher/batch_policy.h"
 #include "batcher/clock.h"
 #include "batcher/executor.h"
+#include "batcher/policy/batch_cost_model.h"
+#include "batcher/policy/batch_policy.h"
 #include "batcher/request.h"
 
 namespace speech {

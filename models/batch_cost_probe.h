@@ -9,9 +9,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "batcher/batch_cost_model.h"
 #include "batcher/clock.h"
 #include "batcher/executor.h"
+#include "batcher/policy/batch_cost_model.h"
 #include "proto/model_config.pb.h"
 
 namespace speech {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "batcher/batch_cost_model.h"
 #include "batcher/executor.h"
+#include "batcher/policy/batch_cost_model.h"
 #include "models/instance_factory.h"
 #include "proto/model_config.pb.h"
 

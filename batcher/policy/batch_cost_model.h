@@ -1,8 +1,8 @@
 // What a batch costs one instance of a model: the time to run `rows` rows, each padded to
 // `length` elements, estimated from a grid of measurements (made at warm-up) and refined from the
 // executions the batcher observes. The batch policy asks it which batch gives the most throughput.
-#ifndef SPEECH_BATCHER_BATCH_COST_MODEL_H_
-#define SPEECH_BATCHER_BATCH_COST_MODEL_H_
+#ifndef SPEECH_BATCHER_POLICY_BATCH_COST_MODEL_H_
+#define SPEECH_BATCHER_POLICY_BATCH_COST_MODEL_H_
 
 #include <cstdint>
 #include <vector>
@@ -93,4 +93,4 @@ class BatchCostModel {
 
 }  // namespace speech
 
-#endif  // SPEECH_BATCHER_BATCH_COST_MODEL_H_
+#endif  // SPEECH_BATCHER_POLICY_BATCH_COST_MODEL_H_

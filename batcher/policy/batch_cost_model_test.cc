@@ -1,4 +1,4 @@
-#include "batcher/batch_cost_model.h"
+#include "batcher/policy/batch_cost_model.h"
 
 #include <vector>
 

@@ -1,4 +1,4 @@
-#include "batcher/batch_policy.h"
+#include "batcher/policy/batch_policy.h"
 
 #include <algorithm>
 #include <utility>

@@ -1,8 +1,8 @@
 // The batch-formation policy of the dynamic batcher: a pure function from (pending requests, now,
 // options) to "dispatch these", "wait until T" or "idle". It owns no state and starts no threads,
 // so every rule is tested without threads or real time.
-#ifndef SPEECH_BATCHER_BATCH_POLICY_H_
-#define SPEECH_BATCHER_BATCH_POLICY_H_
+#ifndef SPEECH_BATCHER_POLICY_BATCH_POLICY_H_
+#define SPEECH_BATCHER_POLICY_BATCH_POLICY_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "batcher/batch_cost_model.h"
+#include "batcher/policy/batch_cost_model.h"
 #include "batcher/request.h"
 
 namespace speech {
@@ -121,4 +121,4 @@ RequestShape ShapeOf(const InferenceRequest& request, bool has_batch_dim,
 
 }  // namespace speech
 
-#endif  // SPEECH_BATCHER_BATCH_POLICY_H_
+#endif  // SPEECH_BATCHER_POLICY_BATCH_POLICY_H_

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "batcher/batch_cost_model.h"
-#include "batcher/batch_policy.h"
+#include "batcher/policy/batch_cost_model.h"
+#include "batcher/policy/batch_policy.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

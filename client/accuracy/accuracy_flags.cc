@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "client/accuracy/tensor_compare.h"
+#include "client/accuracy/compare/tensor_compare.h"
 #include "client/command_line.h"
 #include "client/infer_inputs.h"
 #include "client/perf/inputs/length_range.h"

@@ -9,8 +9,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "client/accuracy/accuracy_metrics.h"
 #include "client/accuracy/accuracy_run.h"
+#include "client/accuracy/compare/accuracy_metrics.h"
 #include "client/perf/inputs/perf_inputs.h"
 
 namespace speech {

@@ -9,9 +9,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "client/accuracy/accuracy_metrics.h"
+#include "client/accuracy/compare/accuracy_metrics.h"
+#include "client/accuracy/compare/tensor_compare.h"
 #include "client/accuracy/progress_log.h"
-#include "client/accuracy/tensor_compare.h"
 #include "client/tensor_util.h"
 #include "proto/grpc_service.pb.h"
 

@@ -200,7 +200,7 @@ TEST(PerfAnalyzerStandaloneTest, BadFlagsExitTwoAndHelpDocumentsFlags) {
 }
 
 TEST(PerfAnalyzerStandaloneTest, DrivesTheEchoServerUnchanged) {
-  auto echo = ServerProcess::Start("tests/bench/echo_server", {});
+  auto echo = ServerProcess::Start("tests/bench/echo/echo_server", {});
   ASSERT_TRUE(echo.ok()) << echo.status();
   const std::string csv = TempPath("echo.csv");
   const Result result =

@@ -56,11 +56,11 @@ trap cleanup EXIT
 if [ -z "$bin_dir" ]; then
   log "building with Bazel"
   bazel build --noshow_progress //server:speech_server //client/perf:perf_analyzer \
-    //tests/bench:echo_server //models:default_repository >&2
+    //tests/bench/echo:echo_server //models:default_repository >&2
   bin_dir_server=$(bazel info bazel-bin 2>/dev/null)
   server_bin=$bin_dir_server/server/speech_server
   analyzer_bin=$bin_dir_server/client/perf/perf_analyzer
-  echo_bin=$bin_dir_server/tests/bench/echo_server
+  echo_bin=$bin_dir_server/tests/bench/echo/echo_server
   default_repository=$bin_dir_server/models/repository
 else
   server_bin=$bin_dir/speech_server analyzer_bin=$bin_dir/perf_analyzer echo_bin=$bin_dir/echo_server

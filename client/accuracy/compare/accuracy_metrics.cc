@@ -1,4 +1,4 @@
-#include "client/accuracy/accuracy_metrics.h"
+#include "client/accuracy/compare/accuracy_metrics.h"
 
 #include <algorithm>
 #include <tuple>

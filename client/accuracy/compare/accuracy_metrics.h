@@ -1,8 +1,8 @@
 // The accuracy checker's verdict: every request's comparisons folded into one summary per output
 // (largest and mean errors, shape mismatches, the worst request) against the thresholds, and
 // whether the run passed. Pure functions over plain values.
-#ifndef SPEECH_CLIENT_ACCURACY_ACCURACY_METRICS_H_
-#define SPEECH_CLIENT_ACCURACY_ACCURACY_METRICS_H_
+#ifndef SPEECH_CLIENT_ACCURACY_COMPARE_ACCURACY_METRICS_H_
+#define SPEECH_CLIENT_ACCURACY_COMPARE_ACCURACY_METRICS_H_
 
 #include <cstdint>
 #include <optional>
@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-#include "client/accuracy/tensor_compare.h"
+#include "client/accuracy/compare/tensor_compare.h"
 
 namespace speech {
 
@@ -83,4 +83,4 @@ AccuracySummary SummarizeAccuracy(absl::Span<const OutputSpec> outputs,
 
 }  // namespace speech
 
-#endif  // SPEECH_CLIENT_ACCURACY_ACCURACY_METRICS_H_
+#endif  // SPEECH_CLIENT_ACCURACY_COMPARE_ACCURACY_METRICS_H_

@@ -1,14 +1,14 @@
 // What the accuracy checker writes: the CSV (one row per output, after comment lines that say
 // what was run and how errors are defined), the table printed on stdout, and the message that
 // names what failed and the worst request. Pure functions over plain values.
-#ifndef SPEECH_CLIENT_ACCURACY_ACCURACY_REPORT_H_
-#define SPEECH_CLIENT_ACCURACY_ACCURACY_REPORT_H_
+#ifndef SPEECH_CLIENT_ACCURACY_COMPARE_ACCURACY_REPORT_H_
+#define SPEECH_CLIENT_ACCURACY_COMPARE_ACCURACY_REPORT_H_
 
 #include <cstdint>
 #include <string>
 
 #include "absl/types/span.h"
-#include "client/accuracy/accuracy_metrics.h"
+#include "client/accuracy/compare/accuracy_metrics.h"
 #include "proto/grpc_service.pb.h"
 
 namespace speech {
@@ -54,4 +54,4 @@ std::string DescribeFailure(const AccuracySummary& summary, absl::Span<const Req
 
 }  // namespace speech
 
-#endif  // SPEECH_CLIENT_ACCURACY_ACCURACY_REPORT_H_
+#endif  // SPEECH_CLIENT_ACCURACY_COMPARE_ACCURACY_REPORT_H_

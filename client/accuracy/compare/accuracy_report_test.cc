@@ -1,4 +1,4 @@
-#include "client/accuracy/accuracy_report.h"
+#include "client/accuracy/compare/accuracy_report.h"
 
 #include <string>
 #include <vector>

@@ -2,8 +2,8 @@
 // must match exactly; integer and BOOL elements (and BYTES tensors) must be equal; floating-point
 // elements (FP16, BF16, FP32, FP64) are measured by their absolute and relative error. Pure
 // functions over plain values.
-#ifndef SPEECH_CLIENT_ACCURACY_TENSOR_COMPARE_H_
-#define SPEECH_CLIENT_ACCURACY_TENSOR_COMPARE_H_
+#ifndef SPEECH_CLIENT_ACCURACY_COMPARE_TENSOR_COMPARE_H_
+#define SPEECH_CLIENT_ACCURACY_COMPARE_TENSOR_COMPARE_H_
 
 #include <cstdint>
 #include <string>
@@ -59,4 +59,4 @@ TensorComparison MissingOutput();
 
 }  // namespace speech
 
-#endif  // SPEECH_CLIENT_ACCURACY_TENSOR_COMPARE_H_
+#endif  // SPEECH_CLIENT_ACCURACY_COMPARE_TENSOR_COMPARE_H_

@@ -1,4 +1,4 @@
-#include "client/accuracy/tensor_compare.h"
+#include "client/accuracy/compare/tensor_compare.h"
 
 #include <cmath>
 #include <cstdint>

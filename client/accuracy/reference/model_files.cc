@@ -1,4 +1,4 @@
-#include "client/accuracy/model_files.h"
+#include "client/accuracy/reference/model_files.h"
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>

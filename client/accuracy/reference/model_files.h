@@ -1,8 +1,8 @@
 // Where the accuracy checker finds the model it runs as its reference: the TorchScript file and
 // configuration of <repository>/<model>/<version>/model.pt and <repository>/<model>/config.pbtxt,
 // as Triton lays a model repository out. Reads files; otherwise pure.
-#ifndef SPEECH_CLIENT_ACCURACY_MODEL_FILES_H_
-#define SPEECH_CLIENT_ACCURACY_MODEL_FILES_H_
+#ifndef SPEECH_CLIENT_ACCURACY_REFERENCE_MODEL_FILES_H_
+#define SPEECH_CLIENT_ACCURACY_REFERENCE_MODEL_FILES_H_
 
 #include <string>
 
@@ -35,4 +35,4 @@ absl::StatusOr<ModelFiles> FindModelFiles(const std::string& repository, const s
 
 }  // namespace speech
 
-#endif  // SPEECH_CLIENT_ACCURACY_MODEL_FILES_H_
+#endif  // SPEECH_CLIENT_ACCURACY_REFERENCE_MODEL_FILES_H_

@@ -1,4 +1,4 @@
-#include "client/accuracy/model_files.h"
+#include "client/accuracy/reference/model_files.h"
 
 #include <filesystem>
 #include <fstream>

@@ -6,8 +6,8 @@
 // a [rows, dims] tensor of its shape per row without the batch dimension, in the configured
 // INT32 or INT64. A second implementation, apart from the server's backend by design: it shares
 // none of its code, so that it checks the batching, padding and cutting the server does.
-#ifndef SPEECH_CLIENT_ACCURACY_REFERENCE_MODEL_H_
-#define SPEECH_CLIENT_ACCURACY_REFERENCE_MODEL_H_
+#ifndef SPEECH_CLIENT_ACCURACY_REFERENCE_REFERENCE_MODEL_H_
+#define SPEECH_CLIENT_ACCURACY_REFERENCE_REFERENCE_MODEL_H_
 
 #include <memory>
 #include <string>
@@ -62,4 +62,4 @@ class ReferenceModel {
 
 }  // namespace speech
 
-#endif  // SPEECH_CLIENT_ACCURACY_REFERENCE_MODEL_H_
+#endif  // SPEECH_CLIENT_ACCURACY_REFERENCE_REFERENCE_MODEL_H_

@@ -1,4 +1,4 @@
-#include "client/accuracy/reference_model.h"
+#include "client/accuracy/reference/reference_model.h"
 
 #include <google/protobuf/text_format.h>
 #include <torch/script.h>

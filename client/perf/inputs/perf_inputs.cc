@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/infer_inputs.h"
 #include "client/perf/inputs/input_samples.h"
-#include "client/perf/inputs/json_input_data.h"
+#include "client/perf/inputs/json/json_input_data.h"
 #include "client/perf/inputs/wav_input_data.h"
 
 namespace speech {

@@ -11,7 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/command_line.h"
-#include "tests/bench/echo_service.h"
+#include "tests/bench/echo/echo_service.h"
 
 namespace speech {
 namespace {

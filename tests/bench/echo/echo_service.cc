@@ -1,4 +1,4 @@
-#include "tests/bench/echo_service.h"
+#include "tests/bench/echo/echo_service.h"
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"

@@ -3,8 +3,8 @@
 // datatype, shape and bytes) with no model, batcher or metrics. ModelMetadata and ModelConfig
 // give minimal answers for any model name so the performance analyzer drives it unchanged; every
 // other method is UNIMPLEMENTED.
-#ifndef SPEECH_TESTS_BENCH_ECHO_SERVICE_H_
-#define SPEECH_TESTS_BENCH_ECHO_SERVICE_H_
+#ifndef SPEECH_TESTS_BENCH_ECHO_ECHO_SERVICE_H_
+#define SPEECH_TESTS_BENCH_ECHO_ECHO_SERVICE_H_
 
 #include <cstdint>
 #include <string>
@@ -57,4 +57,4 @@ absl::StatusOr<EchoService::Input> ParseEchoInput(absl::string_view text);
 
 }  // namespace speech
 
-#endif  // SPEECH_TESTS_BENCH_ECHO_SERVICE_H_
+#endif  // SPEECH_TESTS_BENCH_ECHO_ECHO_SERVICE_H_

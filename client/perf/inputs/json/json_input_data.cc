@@ -1,4 +1,4 @@
-#include "client/perf/inputs/json_input_data.h"
+#include "client/perf/inputs/json/json_input_data.h"
 
 #include <cerrno>
 #include <fstream>
@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "client/perf/inputs/json_tensor.h"
+#include "client/perf/inputs/json/json_tensor.h"
 
 namespace speech {
 namespace {

@@ -4,8 +4,8 @@
 // json_tensor.h describes. Other top-level members ("validation_data", ...) are ignored;
 // sequence streams (entries that are arrays of steps) are refused. Pure functions but for
 // reading the named file.
-#ifndef SPEECH_CLIENT_PERF_INPUTS_JSON_INPUT_DATA_H_
-#define SPEECH_CLIENT_PERF_INPUTS_JSON_INPUT_DATA_H_
+#ifndef SPEECH_CLIENT_PERF_INPUTS_JSON_JSON_INPUT_DATA_H_
+#define SPEECH_CLIENT_PERF_INPUTS_JSON_JSON_INPUT_DATA_H_
 
 #include <cstdint>
 #include <map>
@@ -45,4 +45,4 @@ absl::StatusOr<std::vector<InputSample>> ReadJsonInputData(
 
 }  // namespace speech
 
-#endif  // SPEECH_CLIENT_PERF_INPUTS_JSON_INPUT_DATA_H_
+#endif  // SPEECH_CLIENT_PERF_INPUTS_JSON_JSON_INPUT_DATA_H_

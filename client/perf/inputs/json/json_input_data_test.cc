@@ -1,4 +1,4 @@
-#include "client/perf/inputs/json_input_data.h"
+#include "client/perf/inputs/json/json_input_data.h"
 
 #include <cstdlib>
 #include <filesystem>

@@ -1,8 +1,8 @@
 // One tensor of Triton's JSON input-data format (what NVIDIA's perf_analyzer reads from
 // --input-data=FILE.json): the JSON value of one input in one "data" entry, turned into the raw
 // little-endian bytes of one batch row. Pure function.
-#ifndef SPEECH_CLIENT_PERF_INPUTS_JSON_TENSOR_H_
-#define SPEECH_CLIENT_PERF_INPUTS_JSON_TENSOR_H_
+#ifndef SPEECH_CLIENT_PERF_INPUTS_JSON_JSON_TENSOR_H_
+#define SPEECH_CLIENT_PERF_INPUTS_JSON_JSON_TENSOR_H_
 
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
@@ -32,4 +32,4 @@ absl::StatusOr<HostTensor> JsonToTensor(const nlohmann::json& value, absl::strin
 
 }  // namespace speech
 
-#endif  // SPEECH_CLIENT_PERF_INPUTS_JSON_TENSOR_H_
+#endif  // SPEECH_CLIENT_PERF_INPUTS_JSON_JSON_TENSOR_H_

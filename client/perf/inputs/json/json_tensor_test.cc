@@ -1,4 +1,4 @@
-#include "client/perf/inputs/json_tensor.h"
+#include "client/perf/inputs/json/json_tensor.h"
 
 #include <cstring>
 #include <nlohmann/json.hpp>
