@@ -429,6 +429,8 @@ DynamicBatcher::Event DynamicBatcher::IdleEvent(absl::Span<InferenceRequest* con
   Event idle;
   idle.wake_up = true;
   if (!status.ok() || batch.empty()) return idle;
+  // CostSample counts one row by default: start from none.
+  idle.executed.rows = 0;
   for (const InferenceRequest* request : batch) idle.executed.rows += request->batch_rows;
   idle.executed.length = length;
   const PhaseTimes& times = batch.front()->times;

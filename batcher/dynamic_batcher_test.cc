@@ -316,6 +316,31 @@ TEST(DynamicBatcherTest, ShutdownReportsWhatTheCostModelLearnedOnce) {
   EXPECT_GT(refined[0].cost, absl::Milliseconds(10));  // one row took twice what was measured
 }
 
+// The cost model hears of each execution with the rows it ran: one request of one row is a batch
+// of one row, which here costs just what the warm-up measured for one row, so nothing moves. (It
+// was once reported as two rows, whose estimate is dearer, and pulled the table down.)
+TEST(DynamicBatcherTest, TheCostModelObservesTheRowsAnExecutionRan) {
+  Recorder recorder;
+  Options options = Batching(4);
+  options.cost_samples = {{1, 2, absl::Milliseconds(20)}, {4, 2, absl::Milliseconds(80)}};
+  std::vector<CostSample> refined;
+  options.on_refined_costs = [&](const std::vector<CostSample>& costs, int64_t) {
+    refined = costs;
+  };
+  std::vector<std::unique_ptr<BatchExecutor>> executors;
+  executors.push_back(std::make_unique<TwentyMillisecondExecutor>());
+  auto batcher = DynamicBatcher::Create(std::move(options), std::move(executors));
+  ASSERT_TRUE(batcher.ok()) << batcher.status();
+  for (int i = 0; i < 3; ++i) {  // one at a time: three batches of one row, 20 ms each
+    (*batcher)->Enqueue(recorder.Make(absl::StrCat("r", i)));
+    recorder.WaitFor(i + 1);
+  }
+  batcher->reset();
+  ASSERT_EQ(refined.size(), 2u);
+  EXPECT_NEAR(absl::ToDoubleMilliseconds(refined[0].cost), 20.0, 1e-6);
+  EXPECT_NEAR(absl::ToDoubleMilliseconds(refined[1].cost), 80.0, 1e-6);
+}
+
 TEST(DynamicBatcherTest, ExecutorExceptionBecomesInternal) {
   Recorder recorder;
   FakeClock clock;
