@@ -171,6 +171,16 @@ const std::vector<FlagSpec>& Specs() {
        [](const std::string& v, ServerFlags* f) {
          return SetInt(v, 0, 2047, &f->malloc_mmap_threshold_mb);
        }},
+      {"onednn-primitive-cache",
+       "How many compiled kernels oneDNN (LibTorch's CPU convolutions) keeps, one per input "
+       "shape: batches of speech come in many shapes, and a cache smaller than their number "
+       "recompiles kernels on every batch (BENCHMARKS.md, \"oneDNN's primitive cache\"). "
+       "ONEDNN_PRIMITIVE_CACHE_CAPACITY in the environment wins. 0: oneDNN's default (1024). "
+       "At most 1048576. Default 8192.",
+       false,
+       [](const std::string& v, ServerFlags* f) {
+         return SetInt(v, 0, 1 << 20, &f->onednn_primitive_cache);
+       }},
       {"grpc-max-message-bytes", "Largest gRPC message accepted or sent. Default 268435456.", false,
        [](const std::string& v, ServerFlags* f) {
          return SetMessageBytes(v, &f->grpc_max_message_bytes);

@@ -34,6 +34,7 @@ struct ServerFlags {
   int heap_release_interval_ms = 5000;      // --heap-release-interval-ms (0: never)
   int malloc_arena_max = 2;                 // --malloc-arena-max (0: glibc's choice)
   int malloc_mmap_threshold_mb = 1024;      // --malloc-mmap-threshold-mb (0: glibc's choice)
+  int onednn_primitive_cache = 8192;  // --onednn-primitive-cache (0: oneDNN's 1024)
   // Transport security of one port: TLS with a server certificate and key (PEM files), and with
   // `verify_clients` the client's certificate must be signed by `root_cert`.
   struct Tls {

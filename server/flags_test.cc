@@ -50,6 +50,7 @@ TEST(ParseServerFlagsTest, OnlyTheRepositoryGivesEveryDefault) {
   EXPECT_EQ(flags->heap_release_interval_ms, 5000);
   EXPECT_EQ(flags->malloc_arena_max, 2);
   EXPECT_EQ(flags->malloc_mmap_threshold_mb, 1024);
+  EXPECT_EQ(flags->onednn_primitive_cache, 8192);
   EXPECT_EQ(flags->limits.max_input_elements, 67108864);
   EXPECT_EQ(flags->limits.max_request_elements, 134217728);
   EXPECT_EQ(flags->limits.max_queued_bytes_per_model, 1073741824);
@@ -280,6 +281,8 @@ TEST(ParseServerFlagsTest, OutOfRangeOrMalformedNumbersNameFlagAndValue) {
       {"malloc-arena-max", "few"},
       {"malloc-mmap-threshold-mb", "-1"},
       {"malloc-mmap-threshold-mb", "2048"},
+      {"onednn-primitive-cache", "-1"},
+      {"onednn-primitive-cache", "1048577"},
       {"grpc-max-message-bytes", "1023"},
       {"grpc-max-message-bytes", "2147483648"},
       {"grpc-max-message-bytes", "lots"},

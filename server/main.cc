@@ -20,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "models/torch/process/heap_release.h"
+#include "models/torch/process/onednn_cache.h"
 #include "models/torch/process/openmp_environment.h"
 #include "models/torch/torch_instance_factory.h"
 #include "server/core/inference_core.h"
@@ -101,6 +102,8 @@ int Run(const ServerFlags& flags) {
     std::cerr << "warning: glibc refused --malloc-mmap-threshold-mb="
               << flags.malloc_mmap_threshold_mb << std::endl;
   }
+  // Before the models load, which is when oneDNN reads it.
+  SetOneDnnPrimitiveCacheCapacity(flags.onednn_primitive_cache);
   // Before the models load: a bad certificate path fails at once.
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> grpc_credentials =
       GrpcCredentials(flags.grpc_tls);
