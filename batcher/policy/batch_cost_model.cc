@@ -110,13 +110,16 @@ BatchCostModel::Corners BatchCostModel::CornersOf(int64_t rows, int64_t length) 
   return corners;
 }
 
-absl::Duration BatchCostModel::Estimate(int64_t rows, int64_t length) const {
-  const Corners corners = CornersOf(rows, length);
+double BatchCostModel::Seconds(const Corners& corners) const {
   double seconds = 0;
   for (int k = 0; k < corners.count; ++k) {
     seconds += corners.coefficient[k] * seconds_[corners.index[k]];
   }
-  return absl::Seconds(seconds * scale_);
+  return seconds * scale_;
+}
+
+absl::Duration BatchCostModel::Estimate(int64_t rows, int64_t length) const {
+  return absl::Seconds(Seconds(CornersOf(rows, length)));
 }
 
 std::vector<CostSample> BatchCostModel::Refined() const {
@@ -131,7 +134,8 @@ std::vector<CostSample> BatchCostModel::Refined() const {
 
 void BatchCostModel::Observe(int64_t rows, int64_t length, absl::Duration cost) {
   if (cost <= absl::ZeroDuration() || rows < 1) return;
-  const double estimate = absl::ToDoubleSeconds(Estimate(rows, length));
+  const Corners corners = CornersOf(rows, length);
+  const double estimate = Seconds(corners);
   if (!(estimate > 0)) return;
   ++observations_;
   const double ratio = std::clamp(absl::ToDoubleSeconds(cost) / estimate, 0.25, 4.0);
@@ -139,17 +143,16 @@ void BatchCostModel::Observe(int64_t rows, int64_t length, absl::Duration cost) 
   // scaled by 1 / sum(w^2): were the points equal, the estimate would move refinement_weight of
   // the way to the measurement, as it does on a grid point. Correcting only the nearest point
   // let executions on either side of it pull it back and forth while the farther point stayed
-  // wrong.
-  const Corners corners = CornersOf(rows, length);
+  // wrong. With w = c / sum(c), that scaled share is c * sum(c) / sum(c^2).
   double total = 0;
-  for (int k = 0; k < corners.count; ++k) total += corners.coefficient[k];
   double squares = 0;
   for (int k = 0; k < corners.count; ++k) {
-    squares += (corners.coefficient[k] / total) * (corners.coefficient[k] / total);
+    total += corners.coefficient[k];
+    squares += corners.coefficient[k] * corners.coefficient[k];
   }
   for (int k = 0; k < corners.count; ++k) {
     const size_t i = corners.index[k];
-    const double share = corners.coefficient[k] / total / squares;
+    const double share = corners.coefficient[k] * total / squares;
     const double step = std::max(1 + options_.refinement_weight * share * (ratio - 1), 0.0);
     seconds_[i] = std::clamp(seconds_[i] * step, measured_[i] / 2, measured_[i] * 2);
   }

@@ -81,6 +81,8 @@ class BatchCostModel {
     int count = 0;
   };
   Corners CornersOf(int64_t rows, int64_t length) const;
+  // The estimate those corners make, in seconds (scale_ included).
+  double Seconds(const Corners& corners) const;
 
   std::vector<int64_t> rows_;     // ascending
   std::vector<int64_t> lengths_;  // ascending
