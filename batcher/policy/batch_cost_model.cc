@@ -29,6 +29,10 @@ absl::StatusOr<BatchCostModel> BatchCostModel::Create(std::vector<CostSample> sa
     return absl::InvalidArgumentError(absl::StrCat(
         "batch cost model: refinement_weight must be in (0, 1]; was ", options.refinement_weight));
   }
+  if (!(options.max_ratio >= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch cost model: max_ratio must be at least 1; was ", options.max_ratio));
+  }
   if (!(options.global_weight >= 0 && options.global_weight <= 1)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "batch cost model: global_weight must be in [0, 1]; was ", options.global_weight));
@@ -138,7 +142,8 @@ void BatchCostModel::Observe(int64_t rows, int64_t length, absl::Duration cost) 
   const double estimate = Seconds(corners);
   if (!(estimate > 0)) return;
   ++observations_;
-  const double ratio = std::clamp(absl::ToDoubleSeconds(cost) / estimate, 0.25, 4.0);
+  const double ratio = std::clamp(absl::ToDoubleSeconds(cost) / estimate,
+                                  1 / options_.max_ratio, options_.max_ratio);
   // Each grid point the estimate is made of moves by its share w of the estimate's weights,
   // scaled by 1 / sum(w^2): were the points equal, the estimate would move refinement_weight of
   // the way to the measurement, as it does on a grid point. Correcting only the nearest point
@@ -156,7 +161,7 @@ void BatchCostModel::Observe(int64_t rows, int64_t length, absl::Duration cost) 
     const double step = std::max(1 + options_.refinement_weight * share * (ratio - 1), 0.0);
     seconds_[i] = std::clamp(seconds_[i] * step, measured_[i] / 2, measured_[i] * 2);
   }
-  scale_ *= (1 - options_.global_weight) + options_.global_weight * ratio;
+  scale_ = std::min(1.0, scale_ * ((1 - options_.global_weight) + options_.global_weight * ratio));
 }
 
 }  // namespace speech

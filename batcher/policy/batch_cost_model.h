@@ -31,8 +31,16 @@ class BatchCostModel {
     // the table but never turn it upside down: a few slow batches must not switch batching off
     // for good, since a batch size no longer formed is no longer observed.
     double refinement_weight = 0.1;
+    // One observation counts at most as max_ratio times, or 1 / max_ratio of, the estimate
+    // (>= 1). A shape's first execution costs more (oneDNN builds its kernels then: 1.1 to 1.9x
+    // for the tiny wav2vec2), and so does a batch preempted by other work; those outliers must
+    // not pull a point up for long, while a steady difference still moves it all the way.
+    double max_ratio = 1.5;
     // How far one observation moves the factor that scales every estimate (the machine as a
-    // whole got slower or faster), in [0, 1].
+    // whole got faster), in [0, 1]. The factor never rises above 1: were it to follow a slower
+    // machine, the points no execution observes (batch sizes not formed lately) would rise with
+    // it, and a batch size that looks dearer than it is is never formed again, so never
+    // corrected. A point that looks cheaper than it is gets formed, observed and corrected.
     double global_weight = 0.02;
   };
 
@@ -51,7 +59,8 @@ class BatchCostModel {
 
   // Refines the estimates with a measured cost: the factor that scales them all, and the grid
   // points that Estimate(rows, length) interpolates between, each by its weight there and
-  // within its bounds. One observation counts at most as a quarter or four times the estimate.
+  // within its bounds. One observation counts at most as Options::max_ratio times the estimate
+  // (or its inverse).
   // Non-positive costs are ignored.
   void Observe(int64_t rows, int64_t length, absl::Duration cost);
 

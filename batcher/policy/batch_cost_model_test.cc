@@ -45,6 +45,7 @@ TEST(BatchCostModelTest, InterpolatesBetweenAndScalesBeyondTheGrid) {
 TEST(BatchCostModelTest, AnObservationOnAGridPointMovesThatPointOnly) {
   BatchCostModel::Options options;
   options.refinement_weight = 0.5;
+  options.max_ratio = 2;
   options.global_weight = 0;
   auto model = BatchCostModel::Create(LinearGrid(), options);
   ASSERT_TRUE(model.ok());
@@ -60,6 +61,7 @@ TEST(BatchCostModelTest, AnObservationOnAGridPointMovesThatPointOnly) {
 TEST(BatchCostModelTest, AnObservationBetweenPointsMovesEachByItsWeight) {
   BatchCostModel::Options options;
   options.refinement_weight = 0.5;
+  options.max_ratio = 2;
   options.global_weight = 0;
   auto model = BatchCostModel::Create(LinearGrid(), options);
   ASSERT_TRUE(model.ok());
@@ -121,16 +123,51 @@ TEST(BatchCostModelTest, APointStaysWithinHalfAndTwiceWhatWasMeasured) {
   EXPECT_NEAR(Ms(model->Estimate(4, 1000)), 20.5, 1e-9);
 }
 
-TEST(BatchCostModelTest, TheWholeTableFollowsTheMachine) {
+TEST(BatchCostModelTest, TheWholeTableFollowsAFasterMachine) {
   BatchCostModel::Options options;
   options.refinement_weight = 0.1;
+  options.max_ratio = 2;
   options.global_weight = 0.5;
   auto model = BatchCostModel::Create(LinearGrid(), options);
   ASSERT_TRUE(model.ok());
-  model->Observe(1, 100, absl::Milliseconds(4));  // twice the estimate
-  // Every point scales by (1 - 0.5) + 0.5 * 2 = 1.5; the observed one also moved on its own.
-  EXPECT_NEAR(Ms(model->Estimate(4, 1000)), 41.0 * 1.5, 1e-9);
-  EXPECT_NEAR(Ms(model->Estimate(1, 100)), 2.0 * 1.1 * 1.5, 1e-9);
+  model->Observe(1, 100, absl::Milliseconds(1));  // half the estimate
+  // Every point scales by (1 - 0.5) + 0.5 * 0.5 = 0.75; the observed one also moved on its own.
+  EXPECT_NEAR(Ms(model->Estimate(4, 1000)), 41.0 * 0.75, 1e-9);
+  EXPECT_NEAR(Ms(model->Estimate(1, 100)), 2.0 * 0.95 * 0.75, 1e-9);
+}
+
+// What a long-lived server showed (2026-12-04): executions of one kind (one row of long audio) ran
+// slower than at warm-up, and a factor that followed them (to 1.47) raised every point, also
+// those of the larger batches no longer formed, so that they looked up to 1.8x dearer than they
+// were and stayed so.
+TEST(BatchCostModelTest, SlowerExecutionsNeverRaiseThePointsTheyDoNotUse) {
+  BatchCostModel::Options options;
+  options.max_ratio = 2;
+  options.global_weight = 0.5;
+  auto model = BatchCostModel::Create(LinearGrid(), options);
+  ASSERT_TRUE(model.ok());
+  for (int i = 0; i < 100; ++i) model->Observe(1, 1000, absl::Milliseconds(2 * 11));
+  EXPECT_NEAR(Ms(model->Estimate(1, 1000)), 22.0, 0.5);  // the observed point fits them
+  EXPECT_NEAR(Ms(model->Estimate(4, 100)), 5.0, 1e-9);   // the others keep their warm-up cost
+  EXPECT_NEAR(Ms(model->Estimate(4, 1000)), 41.0, 1e-9);
+}
+
+// A shape's first execution (oneDNN builds its kernels) or a preempted batch costs several times
+// the steady cost; such an outlier moves a point by at most refinement_weight * (max_ratio - 1),
+// and a steady stream of them among ordinary executions biases it little.
+TEST(BatchCostModelTest, OutliersMoveAPointByABoundedStep) {
+  BatchCostModel::Options options;
+  options.refinement_weight = 0.1;
+  options.max_ratio = 1.5;
+  options.global_weight = 0;
+  auto model = BatchCostModel::Create(LinearGrid(), options);
+  ASSERT_TRUE(model.ok());
+  model->Observe(4, 1000, absl::Milliseconds(4 * 41));  // four times the estimate
+  EXPECT_NEAR(Ms(model->Estimate(4, 1000)), 41.0 * 1.05, 1e-9);
+  for (int i = 0; i < 2000; ++i) {  // one execution in eight three times as dear
+    model->Observe(4, 1000, absl::Milliseconds(i % 8 == 0 ? 3 * 41 : 41));
+  }
+  EXPECT_NEAR(Ms(model->Estimate(4, 1000)) / 41.0, 1.0, 0.1);  // unbounded: 1.25
 }
 
 TEST(BatchCostModelTest, RefinedIsTheGridAsEstimatedNow) {
@@ -151,9 +188,9 @@ TEST(BatchCostModelTest, RefinedIsTheGridAsEstimatedNow) {
   const std::vector<CostSample> after = model->Refined();
   for (size_t i = 0; i < after.size(); ++i) {
     EXPECT_NEAR(Ms(after[i].cost), Ms(model->Estimate(after[i].rows, after[i].length)), 1e-9);
-    EXPECT_GT(after[i].cost, before[i].cost) << i;  // the whole table followed (scale)
   }
-  EXPECT_GT(Ms(after[3].cost) / Ms(before[3].cost), Ms(after[0].cost) / Ms(before[0].cost));
+  EXPECT_GT(after[3].cost, before[3].cost);  // the observed point
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(after[i].cost, before[i].cost) << i;
 }
 
 TEST(BatchCostModelTest, CreateNeedsAFullGridOfPositiveCosts) {
@@ -172,6 +209,10 @@ TEST(BatchCostModelTest, CreateNeedsAFullGridOfPositiveCosts) {
   options.refinement_weight = 0;
   EXPECT_THAT(BatchCostModel::Create(LinearGrid(), options).status().message(),
               HasSubstr("refinement_weight must be in (0, 1]; was 0"));
+  options = BatchCostModel::Options();
+  options.max_ratio = 0.5;
+  EXPECT_THAT(BatchCostModel::Create(LinearGrid(), options).status().message(),
+              HasSubstr("max_ratio must be at least 1; was 0.5"));
 }
 
 }  // namespace
