@@ -3,8 +3,8 @@
 
 speech_batching_benchmark.sh's closed loop of C clients and one instance leaves at most C - 1
 requests queued when the instance asks for work. Whatever the policy, a batch of k rows that
-holds the oldest of them is padded at least as much as the best window of k neighbours in length
-around it. This draws the queue from a set's lengths (the benchmark's `short.index` or
+holds the oldest of them is padded at least as much as the best choice of k - 1 companions
+among them. This draws the queue from a set's lengths (the benchmark's `short.index` or
 `long.index`, kept with --out=DIR: tab-separated name, samples, ...) and prints that least padding
 (padded over real samples, before buckets) per batch size, so that a measured padding can be read
 against what the queue allows.
@@ -17,13 +17,22 @@ import sys
 
 
 def least_padding(lengths, start, rows):
-    """The smallest padded/real ratio over windows of `rows` sorted lengths that hold `start`."""
-    ordered = sorted(lengths)
-    at = ordered.index(start)
+    """The smallest padded/real ratio of a batch of `rows` of `lengths` that holds `start`.
+
+    For a batch whose longest item is M, the padding rows * M / sum - 1 is least when the other
+    rows are the longest of those no longer than M (not necessarily neighbours of `start`), so
+    each candidate M is tried with those.
+    """
+    others = sorted(lengths)
+    others.remove(start)
     best = None
-    for first in range(max(0, at - rows + 1), min(at, len(ordered) - rows) + 1):
-        window = ordered[first:first + rows]
-        padding = sum(max(window) - n for n in window) / sum(window)
+    for top in range(len(others) + 1):
+        # Companions: the rows - 1 longest of the others up to others[top - 1].
+        if top < rows - 1:
+            continue
+        chosen = others[top - (rows - 1):top]
+        longest = max([start] + chosen)
+        padding = rows * longest / (start + sum(chosen)) - 1
         best = padding if best is None else min(best, padding)
     return best
 
