@@ -3,6 +3,8 @@
 # compiles into //server:speech_server, which deploy/gpu/CMakeLists.txt builds speech_server
 # from on hosts without Bazel. Run it here (where Bazel runs) after adding, moving or removing a
 # source of the server; //tests/deploy:deploy_test fails while the file and Bazel disagree.
+# tests/sanitizers is left out: the query names every branch of a select(), and those files are
+# compiled in only under --config=tsan.
 #
 # usage: bash deploy/gpu/update_sources.sh [--check]
 #   --check   write nothing; exit 1 (with the differences) when the file is out of date
@@ -24,7 +26,8 @@ trap 'rm -f "$new"' EXIT
   echo "# deploy/gpu/update_sources.sh; do not edit. deploy/gpu/CMakeLists.txt compiles each, and"
   echo "# //tests/deploy:deploy_test fails while this file and Bazel disagree."
   bazel query --noshow_progress 'kind("source file", deps(//server:speech_server))' 2>/dev/null |
-    sed -n 's#^//\([^:]*\):\(.*\.\(cc\|proto\)\)$#\1/\2#p' | sed 's#^/##' | LC_ALL=C sort
+    sed -n 's#^//\([^:]*\):\(.*\.\(cc\|proto\)\)$#\1/\2#p' | sed 's#^/##' |
+    grep -v '^tests/sanitizers/' | LC_ALL=C sort
 } >"$new"
 grep -q '^server/main.cc$' "$new" || { echo "bazel query gave no server/main.cc" >&2; exit 1; }
 

@@ -16,6 +16,7 @@
 #include "proto/grpc_service.grpc.pb.h"
 #include "server/core/inference_core.h"
 #include "server/grpc/inference_service.h"
+#include "server/grpc/reactor_handoff.h"
 #include "server/metrics/catalog.h"
 #include "server/repository/model_repository.h"
 
@@ -28,8 +29,11 @@ class ObservingInterceptor final : public grpc::experimental::Interceptor {
  public:
   ObservingInterceptor(CallObserver* observer, grpc::experimental::ServerRpcInfo* info)
       : observer_(observer), info_(info) {}
+  ~ObservingInterceptor() override { TakeBackFromGrpc(this); }
 
+  // gRPC runs the hooks one after another, on whichever of its threads is at hand.
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    TakeBackFromGrpc(this);
     using Hook = grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(Hook::POST_RECV_INITIAL_METADATA)) {
       const auto* metadata = methods->GetRecvInitialMetadata();
@@ -50,6 +54,7 @@ class ObservingInterceptor final : public grpc::experimental::Interceptor {
         observer_->Cancelled(tag_);
       }
     }
+    HandOffToGrpc(this);
     methods->Proceed();
   }
 

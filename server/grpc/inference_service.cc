@@ -4,6 +4,7 @@
 
 #include "server/grpc/call_context.h"
 #include "server/grpc/raw_messages.h"
+#include "server/grpc/reactor_handoff.h"
 #include "server/grpc/status_util.h"
 #include "server/grpc/stream_infer_reactor.h"
 
@@ -23,6 +24,7 @@ class InferReactor final : public grpc::ServerUnaryReactor {
  public:
   explicit InferReactor(InFlightCounter* calls) : calls_(calls) { calls_->Enter(); }
   void OnDone() override {
+    TakeBackFromGrpc(this);
     calls_->Leave();
     delete this;
   }
@@ -146,12 +148,14 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(grpc::CallbackServerConte
   auto* reactor = new InferReactor(&inference_calls_);
   const absl::Status parsed = ParseInferRequest(*request, &reactor->request);
   if (!parsed.ok()) {
+    HandOffToGrpc(reactor);
     reactor->Finish(ToGrpcStatus(parsed));
     return reactor;
   }
   core_->StartInference(&reactor->request, CallContextOf(context), &reactor->response,
                         [reactor, response](absl::Status status) {
                           if (status.ok()) status = SerializeReply(reactor->response, response);
+                          HandOffToGrpc(reactor);
                           reactor->Finish(ToGrpcStatus(status));
                         });
   return reactor;

@@ -16,6 +16,7 @@
 #include "proto/grpc_service.pb.h"
 #include "server/core/in_flight_counter.h"
 #include "server/core/inference_core.h"
+#include "server/grpc/reactor_handoff.h"
 
 namespace speech {
 
@@ -30,6 +31,7 @@ class StreamInferReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc
   void OnReadDone(bool ok) override;
   void OnWriteDone(bool ok) override;
   void OnDone() override {
+    TakeBackFromGrpc(this);
     if (calls_ != nullptr) calls_->Leave();
     delete this;
   }

@@ -209,7 +209,7 @@ TEST(PerfAnalyzerStandaloneTest, DrivesTheEchoServerUnchanged) {
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_THAT(result.output, HasSubstr("no ModelStatistics (UNIMPLEMENTED)"));
   ExpectConsistentCsv(csv, {2});
-  EXPECT_EQ((*echo)->Stop(), 0);
+  EXPECT_EQ((*echo)->Stop(), 0) << (*echo)->Output();
 }
 
 }  // namespace

@@ -45,6 +45,12 @@ class RealServerTest : public ::testing::Test {
     server_ = nullptr;
   }
 
+  // A suite whose server did not start has already failed, with the reason; its tests then
+  // skip rather than use a client that is not there.
+  void SetUp() override {
+    if (client_ == nullptr) GTEST_SKIP() << "the suite's server did not start";
+  }
+
   static inline ServerProcess* server_ = nullptr;
   static inline InferenceClient* client_ = nullptr;
 };

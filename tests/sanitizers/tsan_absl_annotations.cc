@@ -4,7 +4,13 @@
 // that tests and the batcher call; the test binary's definitions take precedence over the shared
 // library's, so each one calls the library's own (found with dlsym(RTLD_NEXT)) and tells
 // ThreadSanitizer about the happens-before edge: a release before letting go of a mutex, an
-// acquire after taking it. Real races stay visible.
+// acquire after taking it. Real races stay visible. Linked into every binary that uses Abseil
+// (through //:absl), so Debian's gRPC, whose mutexes are Abseil's, calls these too: the binary
+// exports the definitions that its shared libraries use.
+//
+// It also turns off Abseil's own deadlock detection: Debian's library is built with it, and its
+// lock graph sits behind a spin lock that ThreadSanitizer cannot see, so every thread that takes a
+// mutex for the first time would be reported. ThreadSanitizer's lock-order checks remain.
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -49,6 +55,12 @@ bool EvalAnnotated(AnnotatedCondition* annotated) {
 #define SPEECH_ABSL "_ZN4absl7debian3"
 #define SPEECH_ABSL_CONST "_ZNK4absl7debian3"
 
+// Before main, so before any thread: Abseil reads the mode on every lock.
+const bool kDeadlockDetectionOff = [] {
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  return true;
+}();
+
 }  // namespace
 
 namespace absl {
@@ -85,12 +97,46 @@ void Mutex::ReaderUnlock() {
   real(this);
 }
 
+bool Mutex::ReaderTryLock() {
+  static const auto real = Real<bool (*)(Mutex*)>(SPEECH_ABSL "5Mutex13ReaderTryLockEv");
+  const bool locked = real(this);
+  if (locked) __tsan_acquire(this);
+  return locked;
+}
+
 void Mutex::LockWhen(const Condition& cond) {
   static const auto real =
       Real<void (*)(Mutex*, const Condition&)>(SPEECH_ABSL "5Mutex8LockWhenERKNS0_9ConditionE");
   AnnotatedCondition annotated{&cond, this};
   real(this, Condition(&EvalAnnotated, &annotated));
   __tsan_acquire(this);
+}
+
+void Mutex::ReaderLockWhen(const Condition& cond) {
+  static const auto real = Real<void (*)(Mutex*, const Condition&)>(
+      SPEECH_ABSL "5Mutex14ReaderLockWhenERKNS0_9ConditionE");
+  AnnotatedCondition annotated{&cond, this};
+  real(this, Condition(&EvalAnnotated, &annotated));
+  __tsan_acquire(this);
+}
+
+// The timed forms hold the mutex on return whether or not the condition became true.
+bool Mutex::LockWhenWithTimeout(const Condition& cond, absl::Duration timeout) {
+  static const auto real = Real<bool (*)(Mutex*, const Condition&, absl::Duration)>(
+      SPEECH_ABSL "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+  AnnotatedCondition annotated{&cond, this};
+  const bool result = real(this, Condition(&EvalAnnotated, &annotated), timeout);
+  __tsan_acquire(this);
+  return result;
+}
+
+bool Mutex::LockWhenWithDeadline(const Condition& cond, absl::Time deadline) {
+  static const auto real = Real<bool (*)(Mutex*, const Condition&, absl::Time)>(
+      SPEECH_ABSL "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+  AnnotatedCondition annotated{&cond, this};
+  const bool result = real(this, Condition(&EvalAnnotated, &annotated), deadline);
+  __tsan_acquire(this);
+  return result;
 }
 
 // Await lets go of the mutex while it waits and takes it back before it returns.
@@ -136,6 +182,15 @@ bool CondVar::WaitWithTimeout(Mutex* mu, absl::Duration timeout) {
       SPEECH_ABSL "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
   __tsan_release(mu);
   const bool result = real(this, mu, timeout);
+  __tsan_acquire(mu);
+  return result;
+}
+
+bool CondVar::WaitWithDeadline(Mutex* mu, absl::Time deadline) {
+  static const auto real = Real<bool (*)(CondVar*, Mutex*, absl::Time)>(
+      SPEECH_ABSL "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
+  __tsan_release(mu);
+  const bool result = real(this, mu, deadline);
   __tsan_acquire(mu);
   return result;
 }

@@ -15,15 +15,15 @@
 namespace speech {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kGlibcMalloc = false;  // AddressSanitizer's allocator serves malloc
+#if defined(__SANITIZE_ADDRESS__) || defined(SPEECH_THREAD_SANITIZER)
+constexpr bool kGlibcMalloc = false;  // the sanitizer's allocator serves malloc
 #else
 constexpr bool kGlibcMalloc = true;
 #endif
 
 // First in this file: no other test's thread may have made an arena before it.
 TEST(HeapReleaseTest, WithOneArenaANewThreadAllocatesFromTheMainHeap) {
-  if (!kGlibcMalloc) GTEST_SKIP() << "malloc is not glibc's under AddressSanitizer";
+  if (!kGlibcMalloc) GTEST_SKIP() << "malloc is not glibc's under a sanitizer";
   ASSERT_TRUE(LimitMallocArenas(1));
   // The main arena grows with brk, below the program break; any other arena is an mmapped heap
   // far above it.
@@ -38,7 +38,7 @@ TEST(HeapReleaseTest, WithOneArenaANewThreadAllocatesFromTheMainHeap) {
 }
 
 TEST(HeapReleaseTest, FreedPagesInTheMiddleOfTheHeapGoBackToTheKernel) {
-  if (!kGlibcMalloc) GTEST_SKIP() << "malloc is not glibc's under AddressSanitizer";
+  if (!kGlibcMalloc) GTEST_SKIP() << "malloc is not glibc's under a sanitizer";
   // 64 MiB in blocks below the mmap threshold, each touched, then all freed but a small block
   // allocated after them, so the heap's top cannot shrink and only malloc_trim's madvise of free
   // pages can return them.
@@ -94,7 +94,7 @@ int64_t FaultsOfOneBlock(size_t bytes) {
 // block is mapped afresh and faults in page by page; with them the second block reuses the
 // first's pages.
 TEST(HeapReleaseTest, WithFixedThresholdsALargeBlockReusesFreedPages) {
-  if (!kGlibcMalloc) GTEST_SKIP() << "malloc is not glibc's under AddressSanitizer";
+  if (!kGlibcMalloc) GTEST_SKIP() << "malloc is not glibc's under a sanitizer";
   constexpr size_t kBytes = 48 << 20;
   const int64_t pages = kBytes / sysconf(_SC_PAGESIZE);
   EXPECT_GT(FaultsOfOneBlock(kBytes), pages / 2) << "glibc's own thresholds: mapped afresh";

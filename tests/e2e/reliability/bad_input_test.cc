@@ -546,6 +546,7 @@ class BadInputTest : public MatrixTest {
  protected:
   static void SetUpTestSuite() {
     StartServer(kDefaultRepository);
+    if (client_ == nullptr) return;  // the start failed, and said why
     region_ = new TestSharedMemory("bad_input_test", kRegionBytes);
     ASSERT_TRUE(client_->RegisterSystemSharedMemory(kRegion, region_->key(), kRegionBytes).ok());
   }

@@ -135,7 +135,7 @@ TEST(DrainEndToEndTest, SigtermUnderLoadDrainsRefusesFinishesAndExitsZero) {
   // Still draining: not ready, but serving.
   absl::SleepFor(absl::Milliseconds(300));
   auto ready = (*probe)->ServerReady();
-  ASSERT_TRUE(ready.ok()) << ready.status();
+  ASSERT_TRUE(ready.ok()) << ready.status() << "\n" << server->Output();
   EXPECT_FALSE(*ready);
   const int served_while_draining = outcomes.Count(absl::StatusCode::kOk, true);
 

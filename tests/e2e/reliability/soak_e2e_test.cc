@@ -585,7 +585,13 @@ TEST(SoakTest, MixedLoadGetsNoUnexpectedErrorsAndResidentMemoryStaysFlat) {
                    total.streamed, total.unexpected, MiB(at_warm_up), kWindowSeconds,
                    warm_up_seconds, MiB(at_end), kWindowSeconds, 100 * growth, MiB(peak))
             << std::endl;
-  EXPECT_LT(growth, kMaxGrowth) << "resident memory by second: " << absl::StrJoin(resident, " ");
+  std::cerr << "soak: resident MiB by second: "
+            << absl::StrJoin(resident, " ",
+                             [](std::string* out, int64_t bytes) {
+                               absl::StrAppend(out, bytes >> 20);
+                             })
+            << std::endl;
+  EXPECT_LT(growth, kMaxGrowth);
 
   EXPECT_EQ(server.Stop(), 0) << server.Output();
 }

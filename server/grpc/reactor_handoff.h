@@ -1,0 +1,37 @@
+// Orderings that gRPC guarantees inside its core, which Debian builds without ThreadSanitizer,
+// told to TSan. gRPC takes an object of ours (a reactor at its Finish, an interceptor at its
+// Proceed) and gives it back later, often on another thread (OnDone, the next hook, the
+// destructor); what was written before the hand-off is settled when it comes back. Without these
+// marks TSan reports the later accesses, the free among them, as races. They do nothing outside
+// --config=tsan, which defines SPEECH_THREAD_SANITIZER (.bazelrc).
+#ifndef SPEECH_SERVER_GRPC_REACTOR_HANDOFF_H_
+#define SPEECH_SERVER_GRPC_REACTOR_HANDOFF_H_
+
+#ifdef SPEECH_THREAD_SANITIZER
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
+namespace speech {
+
+// Call right before handing `object` to gRPC (Finish, Proceed).
+inline void HandOffToGrpc(void* object) {
+#ifdef SPEECH_THREAD_SANITIZER
+  __tsan_release(object);
+#else
+  (void)object;
+#endif
+}
+
+// Call first where gRPC gives `object` back (OnDone, an interceptor's hook or destructor).
+inline void TakeBackFromGrpc(void* object) {
+#ifdef SPEECH_THREAD_SANITIZER
+  __tsan_acquire(object);
+#else
+  (void)object;
+#endif
+}
+
+}  // namespace speech
+
+#endif  // SPEECH_SERVER_GRPC_REACTOR_HANDOFF_H_

@@ -1,0 +1,43 @@
+// What ThreadSanitizer leaves alone in Debian's libraries, which are built without it: linked
+// into every binary under --config=tsan (see BUILD.bazel), so that the servers the end-to-end
+// tests start carry it too, with no file to find at run time.
+//
+// A library that is not instrumented does not show TSan its own synchronisation: gRPC (with its
+// upb parser and the Abseil pieces it uses) hands buffers and statuses between its threads
+// through lock-free queues and atomics, OpenSSL counts references with atomics, and LibTorch's
+// kernels hand work to OpenMP's threads through its barriers. TSan still sees what such a
+// library does through the functions it intercepts (malloc and free, memcpy, send and receive),
+// and reports those as races against each other. `called_from_lib` stops the interception for
+// calls made from inside these libraries only: our code's accesses, the same memory included,
+// stay checked. Abseil's mutexes (which gRPC uses too) are annotated in tsan_absl_annotations.cc
+// rather than ignored, and gRPC's hand-offs of our reactors and interceptors in server/grpc/reactor_handoff.h.
+//
+// Not listed, and why: libprotobuf and libopenblas. protobuf's maps lock a mutex inside the
+// library and unlock it in inline code of ours, which TSan would then see as an unlock of a mutex
+// never locked. TSan refuses a pattern that matches two mappings of one library, as
+// libopenblas's does.
+//
+// gRPC's C++ API is partly inline code, compiled into our binaries and instrumented, which hands
+// its completion tags to gRPC's core and gets them back on another thread. `race_top` leaves
+// alone the races whose innermost frame is that code (ServerUnaryReactor::Finish reads the
+// reactor after the point where our code hands it off): one in our code, called from it, is still
+// reported.
+extern "C" const char* __tsan_default_suppressions() {
+  return "called_from_lib:libgrpc.so\n"
+         "called_from_lib:libgrpc++.so\n"
+         "called_from_lib:libgpr.so\n"
+         "called_from_lib:libupb.so\n"
+         // Abseil's pieces that gRPC uses on our data, or that keep a spin lock of their own.
+         "called_from_lib:libabsl_status.so\n"
+         "called_from_lib:libabsl_time.so\n"
+         "called_from_lib:libabsl_cord.so\n"
+         "called_from_lib:libabsl_random_internal_pool_urbg.so\n"
+         "called_from_lib:libssl.so\n"          // gRPC's TLS
+         "called_from_lib:libcrypto.so\n"
+         "called_from_lib:libtorch_cpu.so\n"
+         "called_from_lib:libc10.so\n"
+         "called_from_lib:libdnnl.so\n"
+         "called_from_lib:libgomp.so\n"
+         "race_top:grpc::internal::\n"
+         "race_top:grpc::ServerUnaryReactor::Finish\n";
+}
