@@ -1,5 +1,5 @@
 // Soak of the real speech_server (issue 13): the default repository under SOAK_SECONDS (default
-// 40; `--test_env=SOAK_SECONDS=300` for the five-minute run) of mixed load from kClients
+// 60; `--test_env=SOAK_SECONDS=300` for the five-minute run) of mixed load from kClients
 // closed-loop clients, each with its own gRPC channel and HTTP connection: tiny FastPitch with
 // varied symbol counts and wav2vec 2.0 with varied lengths over unary gRPC, over REST and a few at
 // a time on ModelStreamInfer streams, and one request in ten deliberately bad. Every good request
@@ -8,12 +8,26 @@
 // memory, sampled every second, must grow by less than kMaxGrowth from the end of the warm-up (the
 // first quarter of the run, at least kMinWarmUpSeconds) to the end of the run. The server gives
 // freed heap pages back every 5 s (--heap-release-interval-ms), so its resident size is a
-// sawtooth; what a memory limit sees is the top of the teeth, so each end is the highest sample
-// of a window that spans two release intervals.
+// sawtooth, and how high a tooth reaches depends on which long requests happened to run together
+// in it (one burst of long FastPitch requests adds 50 MiB for a second). So each end is the median
+// of a window that spans two release intervals: a leak lifts the whole window, a burst does not.
+// The tops of both windows are reported beside it.
+//
+// Which inputs: by default (SOAK_LENGTHS=pool, what CI runs) every good request is one of a fixed
+// pool of kPoolSize texts and kPoolSize utterances, lengths spread over the whole range, drawn at
+// random. The caches that grow with every new shape (oneDNN keeps a kernel per convolution shape,
+// up to --onednn-primitive-cache entries; glibc's heaps spread with the sizes they have served)
+// then fill during the warm-up, and any growth after it is what serving the same work again
+// costs: a leak. SOAK_LENGTHS=random draws a new length for every request, as real traffic does;
+// there the caches fill for minutes (BENCHMARKS.md, "Soak"), so the bound needs a long run.
+// Under a sanitizer malloc is the sanitizer's (ASan's quarantine, TSan's shadow), so resident
+// memory says nothing about the server's: the load and every other check still run, the bound
+// does not.
 #include <httplib.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <iostream>
@@ -48,10 +62,17 @@ using Json = nlohmann::json;
 using Request = inference::ModelInferRequest;
 using Response = inference::ModelInferResponse;
 
+#if defined(__SANITIZE_ADDRESS__) || defined(SPEECH_THREAD_SANITIZER)
+constexpr bool kGlibcMalloc = false;
+#else
+constexpr bool kGlibcMalloc = true;
+#endif
+
 constexpr int kClients = 4;
-constexpr int kDefaultSoakSeconds = 40;
+constexpr int kDefaultSoakSeconds = 60;
+constexpr int kPoolSize = 16;  // distinct requests per model with SOAK_LENGTHS=pool
 constexpr int kMinWarmUpSeconds = 10;
-// Resident memory at the end of the warm-up and at the end of the run: each the highest of this
+// Resident memory at the end of the warm-up and at the end of the run: each the median of this
 // many one-second samples (two of the server's default heap release intervals).
 constexpr int kWindowSeconds = 10;
 // The shortest run that leaves room for both windows after the shortest warm-up.
@@ -62,8 +83,10 @@ constexpr absl::Duration kDeadline = absl::Seconds(120);
 // How many requests each ModelStreamInfer call carries.
 constexpr int kPerStream = 3;
 
-// FastPitch's symbol set is [0, kSymbols); wav2vec 2.0 needs at least kMinSamples (one frame).
+// FastPitch's symbol set is [0, kSymbols), 0 its pad (a text of pads only is refused, so good
+// texts draw from [kFirstSymbol, kSymbols)); wav2vec 2.0 needs at least kMinSamples (one frame).
 constexpr int64_t kSymbols = 148;
+constexpr int64_t kFirstSymbol = 1;
 constexpr int64_t kMinSamples = 400;
 constexpr int64_t kMaxSamples = 48000;  // 3 s at 16 kHz
 constexpr int64_t kMaxTestSymbols = 256;
@@ -78,6 +101,16 @@ int SoakSeconds() {
     return kDefaultSoakSeconds;
   }
   return seconds;
+}
+
+// Whether each good request is drawn from a fixed pool (SOAK_LENGTHS=pool, the default) rather
+// than made with a new random length (SOAK_LENGTHS=random).
+bool FromPool() {
+  const char* text = std::getenv("SOAK_LENGTHS");
+  if (text == nullptr || *text == '\0' || std::string(text) == "pool") return true;
+  if (std::string(text) == "random") return false;
+  ADD_FAILURE() << "SOAK_LENGTHS must be 'pool' or 'random'; was '" << text << "'";
+  return true;
 }
 
 // The frames wav2vec 2.0's feature encoder makes of `samples` (its seven convolutions, kernel
@@ -101,18 +134,45 @@ struct Good {
   HostTensor input;
 };
 
-Good FastPitch(std::mt19937_64& rng) {
-  const int64_t symbols = std::uniform_int_distribution<int64_t>(1, kMaxTestSymbols)(rng);
+Good FastPitch(int64_t symbols, uint64_t seed) {
   return {"fastpitch", symbols,
-          Generated(GenerateInput("INPUT__0", "INT64", {1, symbols}, FillMode::kRandom, rng(), 0,
-                                  kSymbols))};
+          Generated(GenerateInput("INPUT__0", "INT64", {1, symbols}, FillMode::kRandom, seed,
+                                  kFirstSymbol, kSymbols))};
 }
 
-Good Wav2Vec2(std::mt19937_64& rng) {
-  const int64_t samples = std::uniform_int_distribution<int64_t>(kMinSamples, kMaxSamples)(rng);
+Good Wav2Vec2(int64_t samples, uint64_t seed) {
   return {"wav2vec2", samples,
-          Generated(GenerateInput("AUDIO", "FP32", {1, samples}, FillMode::kRandom, rng()))};
+          Generated(GenerateInput("AUDIO", "FP32", {1, samples}, FillMode::kRandom, seed))};
 }
+
+// Where the good requests come from: a fixed pool per model, or a new length every time.
+// Thread-safe: const after construction.
+class GoodRequests {
+ public:
+  explicit GoodRequests(bool pooled) : pooled_(pooled) {
+    if (!pooled) return;
+    for (int i = 0; i < kPoolSize; ++i) {  // lengths evenly over each model's range
+      fastpitch_.push_back(FastPitch(1 + i * (kMaxTestSymbols - 1) / (kPoolSize - 1), 1000 + i));
+      wav2vec2_.push_back(
+          Wav2Vec2(kMinSamples + i * (kMaxSamples - kMinSamples) / (kPoolSize - 1), 2000 + i));
+    }
+  }
+
+  Good NextFastPitch(std::mt19937_64& rng) const {
+    if (pooled_) return fastpitch_[rng() % fastpitch_.size()];
+    return FastPitch(std::uniform_int_distribution<int64_t>(1, kMaxTestSymbols)(rng), rng());
+  }
+
+  Good NextWav2Vec2(std::mt19937_64& rng) const {
+    if (pooled_) return wav2vec2_[rng() % wav2vec2_.size()];
+    return Wav2Vec2(std::uniform_int_distribution<int64_t>(kMinSamples, kMaxSamples)(rng), rng());
+  }
+
+ private:
+  const bool pooled_;
+  std::vector<Good> fastpitch_;
+  std::vector<Good> wav2vec2_;
+};
 
 std::string Describe(const Good& good) {
   return absl::StrCat(good.model, " (", good.length,
@@ -322,8 +382,8 @@ struct Tally {
 // REST, a stream of kPerStream requests, a bad gRPC request and a bad REST request.
 class LoadClient {
  public:
-  LoadClient(const ServerProcess& server, int index, Tally* tally)
-      : index_(index), rng_(index + 1), tally_(tally), http_("127.0.0.1", server.http_port()) {
+  LoadClient(const ServerProcess& server, const GoodRequests& requests, int index, Tally* tally)
+      : requests_(requests), index_(index), rng_(index + 1), tally_(tally), http_("127.0.0.1", server.http_port()) {
     InferenceClient::Options options;
     options.target = server.grpc_target();
     options.default_deadline = kDeadline;
@@ -346,11 +406,11 @@ class LoadClient {
     for (int64_t i = 0; absl::Now() < end; ++i) {
       const int64_t slot = (i + 5 * index_) % 20;
       if (slot < 10) {
-        Unary(FastPitch(rng_));
+        Unary(requests_.NextFastPitch(rng_));
       } else if (slot < 16) {
-        Unary(Wav2Vec2(rng_));
+        Unary(requests_.NextWav2Vec2(rng_));
       } else if (slot == 16) {
-        Rest(rng_() % 2 == 0 ? FastPitch(rng_) : Wav2Vec2(rng_));
+        Rest(rng_() % 2 == 0 ? requests_.NextFastPitch(rng_) : requests_.NextWav2Vec2(rng_));
       } else if (slot == 17) {
         Stream();
       } else if (slot == 18) {
@@ -405,7 +465,7 @@ class LoadClient {
         grpc_->stub()->ModelStreamInfer(&context);
     std::map<std::string, Good> sent;
     for (int k = 0; k < kPerStream; ++k) {
-      Good good = k % 2 == 0 ? FastPitch(rng_) : Wav2Vec2(rng_);
+      Good good = k % 2 == 0 ? requests_.NextFastPitch(rng_) : requests_.NextWav2Vec2(rng_);
       Request request = OneInput(good.model, good.input);
       request.set_id(absl::StrCat("stream-", k));
       Sent(good);
@@ -470,6 +530,7 @@ class LoadClient {
     }
   }
 
+  const GoodRequests& requests_;
   const int index_;
   std::mt19937_64 rng_;
   Tally* const tally_;
@@ -497,9 +558,22 @@ double Sample(const std::string& exposition, const std::string& metric, const st
 
 double MiB(int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
+// The middle sample of a window (the upper middle one of an even count).
+int64_t Median(std::vector<int64_t> samples) {
+  const auto middle = samples.begin() + static_cast<std::ptrdiff_t>(samples.size() / 2);
+  std::nth_element(samples.begin(), middle, samples.end());
+  return *middle;
+}
+
+int64_t Top(const std::vector<int64_t>& samples) {
+  return *std::max_element(samples.begin(), samples.end());
+}
+
 TEST(SoakTest, MixedLoadGetsNoUnexpectedErrorsAndResidentMemoryStaysFlat) {
   const int soak_seconds = SoakSeconds();
   const int warm_up_seconds = std::max(kMinWarmUpSeconds, soak_seconds / 4);
+  const bool pooled = FromPool();
+  const GoodRequests requests(pooled);
   auto started = ServerProcess::Start("server/speech_server",
                                       {absl::StrCat("--model-repository=", kDefaultRepository)});
   ASSERT_TRUE(started.ok()) << started.status();
@@ -519,7 +593,9 @@ TEST(SoakTest, MixedLoadGetsNoUnexpectedErrorsAndResidentMemoryStaysFlat) {
   std::vector<std::thread> threads;
   for (int c = 0; c < kClients; ++c) {
     threads.emplace_back(
-        [&server, &tallies, c, end] { LoadClient(server, c, &tallies[c]).Run(end); });
+        [&server, &requests, &tallies, c, end] {
+          LoadClient(server, requests, c, &tallies[c]).Run(end);
+        });
   }
   std::vector<int64_t> resident;  // sample s taken s + 1 seconds after the start
   for (int s = 1; s <= soak_seconds; ++s) {
@@ -570,20 +646,26 @@ TEST(SoakTest, MixedLoadGetsNoUnexpectedErrorsAndResidentMemoryStaysFlat) {
 
   // Resident memory: right after the warm-up against the end of the run.
   ASSERT_EQ(resident.size(), static_cast<size_t>(soak_seconds));
-  const auto warm = resident.begin() + warm_up_seconds;
-  const int64_t at_warm_up = *std::max_element(warm, warm + kWindowSeconds);
-  const int64_t at_end = *std::max_element(resident.end() - kWindowSeconds, resident.end());
+  const std::vector<int64_t> after_warm_up(resident.begin() + warm_up_seconds,
+                                            resident.begin() + warm_up_seconds + kWindowSeconds);
+  const std::vector<int64_t> last(resident.end() - kWindowSeconds, resident.end());
+  const int64_t at_warm_up = Median(after_warm_up);
+  const int64_t at_end = Median(last);
   const int64_t peak = *std::max_element(resident.begin(), resident.end());
   const double growth = static_cast<double>(at_end) / static_cast<double>(at_warm_up) - 1;
   std::cerr << absl::StrFormat(
-                   "soak: %d s (%.1f s with the drain of the last requests), %d clients: %d "
+                   "soak: %d s (%.1f s with the drain of the last requests), %s lengths, %d "
+                   "clients: %d "
                    "requests (fastpitch %d, wav2vec2 %d good; %d bad; %d over REST, %d on "
-                   "streams), %d unexpected; resident at most %.1f MiB in the %d s after the %d s "
-                   "warm-up, %.1f MiB in the last %d s (%+.2f%%), peak %.1f MiB",
-                   soak_seconds, absl::ToDoubleSeconds(ran), kClients, total.requests,
+                   "streams), %d unexpected; resident median %.1f MiB (top %.1f) in the %d s after "
+                   "the %d s warm-up, %.1f MiB (top %.1f) in the last %d s (%+.2f%%), peak %.1f "
+                   "MiB",
+                   soak_seconds, absl::ToDoubleSeconds(ran), pooled ? "pooled" : "random", kClients,
+                   total.requests,
                    total.good["fastpitch"], total.good["wav2vec2"], total.bad, total.rest,
-                   total.streamed, total.unexpected, MiB(at_warm_up), kWindowSeconds,
-                   warm_up_seconds, MiB(at_end), kWindowSeconds, 100 * growth, MiB(peak))
+                   total.streamed, total.unexpected, MiB(at_warm_up), MiB(Top(after_warm_up)),
+                   kWindowSeconds, warm_up_seconds, MiB(at_end), MiB(Top(last)), kWindowSeconds,
+                   100 * growth, MiB(peak))
             << std::endl;
   std::cerr << "soak: resident MiB by second: "
             << absl::StrJoin(resident, " ",
@@ -591,7 +673,12 @@ TEST(SoakTest, MixedLoadGetsNoUnexpectedErrorsAndResidentMemoryStaysFlat) {
                                absl::StrAppend(out, bytes >> 20);
                              })
             << std::endl;
-  EXPECT_LT(growth, kMaxGrowth);
+  if (kGlibcMalloc) {
+    EXPECT_LT(growth, kMaxGrowth);
+  } else {
+    std::cerr << "soak: malloc is a sanitizer's, so the resident-memory bound is not checked"
+              << std::endl;
+  }
 
   EXPECT_EQ(server.Stop(), 0) << server.Output();
 }
