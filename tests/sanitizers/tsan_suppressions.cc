@@ -10,7 +10,8 @@
 // and reports those as races against each other. `called_from_lib` stops the interception for
 // calls made from inside these libraries only: our code's accesses, the same memory included,
 // stay checked. Abseil's mutexes (which gRPC uses too) are annotated in tsan_absl_annotations.cc
-// rather than ignored, and gRPC's hand-offs of our reactors and interceptors in server/grpc/reactor_handoff.h.
+// rather than ignored, and gRPC's hand-offs of our reactors and interceptors in
+// server/grpc/reactor_handoff.h.
 //
 // Not listed, and why: libprotobuf and libopenblas. protobuf's maps lock a mutex inside the
 // library and unlock it in inline code of ours, which TSan would then see as an unlock of a mutex
@@ -20,8 +21,9 @@
 // gRPC's C++ API is partly inline code, compiled into our binaries and instrumented, which hands
 // its completion tags to gRPC's core and gets them back on another thread. `race_top` leaves
 // alone the races whose innermost frame is that code (ServerUnaryReactor::Finish reads the
-// reactor after the point where our code hands it off): one in our code, called from it, is still
-// reported.
+// reactor after the point where our code hands it off; when a unary reply has been sent, the
+// batch's completion clears the reply's ByteBuffer, which our code filled on the thread that
+// called Finish): one in our code, called from it, is still reported.
 extern "C" const char* __tsan_default_suppressions() {
   return "called_from_lib:libgrpc.so\n"
          "called_from_lib:libgrpc++.so\n"
@@ -39,5 +41,6 @@ extern "C" const char* __tsan_default_suppressions() {
          "called_from_lib:libdnnl.so\n"
          "called_from_lib:libgomp.so\n"
          "race_top:grpc::internal::\n"
-         "race_top:grpc::ServerUnaryReactor::Finish\n";
+         "race_top:grpc::ServerUnaryReactor::Finish\n"
+         "race_top:grpc::ByteBuffer::Clear\n";
 }
