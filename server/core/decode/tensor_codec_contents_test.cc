@@ -288,7 +288,7 @@ TEST(EncodeInferResponseTest, EncodesEveryOutputWhenNoneRequested) {
   InferenceRequest request = FinishedRequest();
   const char* const text_bytes = request.outputs[0].data.data();
   inference::ModelInferResponse response;
-  EncodeInferResponse(message, "3", &request, &response);
+  ASSERT_TRUE(EncodeInferResponse(message, "3", &request, &response).ok());
 
   EXPECT_EQ(response.model_name(), "asr");
   EXPECT_EQ(response.model_version(), "3");
@@ -313,7 +313,7 @@ TEST(EncodeInferResponseTest, EncodesOnlyTheRequestedOutputs) {
   message.add_outputs()->set_name("TEXT_LENGTH");
   InferenceRequest request = FinishedRequest();
   inference::ModelInferResponse response;
-  EncodeInferResponse(message, "1", &request, &response);
+  ASSERT_TRUE(EncodeInferResponse(message, "1", &request, &response).ok());
 
   ASSERT_EQ(response.outputs_size(), 1);
   ASSERT_EQ(response.raw_output_contents_size(), 1);
@@ -329,7 +329,7 @@ TEST(EncodeInferResponseTest, KeepsTheModelOrderOfRequestedOutputs) {
   message.add_outputs()->set_name("TEXT");
   InferenceRequest request = FinishedRequest();
   inference::ModelInferResponse response;
-  EncodeInferResponse(message, "1", &request, &response);
+  ASSERT_TRUE(EncodeInferResponse(message, "1", &request, &response).ok());
   ASSERT_EQ(response.outputs_size(), 2);
   EXPECT_EQ(response.outputs(0).name(), "TEXT");
   EXPECT_EQ(response.outputs(1).name(), "TEXT_LENGTH");
@@ -348,7 +348,7 @@ TEST(EncodeInferResponseTest, WireNamesOfDatatypes) {
     output.data = std::string(DataTypeByteSize(type), '\0');
   }
   inference::ModelInferResponse response;
-  EncodeInferResponse(message, "1", &request, &response);
+  ASSERT_TRUE(EncodeInferResponse(message, "1", &request, &response).ok());
   std::vector<std::string> datatypes;
   for (const auto& output : response.outputs()) datatypes.push_back(output.datatype());
   EXPECT_THAT(datatypes, ElementsAre("BOOL", "INT64", "FP16", "BF16", "FP64", "UINT8"));
@@ -366,7 +366,7 @@ TEST(EncodeInferResponseTest, DecodedIdTravelsToTheReply) {
   y.shape = {2, 3};
   y.data.assign(request.inputs[0].data, request.inputs[0].byte_size);
   inference::ModelInferResponse response;
-  EncodeInferResponse(message, "2", &request, &response);
+  ASSERT_TRUE(EncodeInferResponse(message, "2", &request, &response).ok());
   EXPECT_EQ(response.id(), "round-trip");
   EXPECT_EQ(response.model_name(), "plain");
   ASSERT_EQ(response.raw_output_contents_size(), 1);
