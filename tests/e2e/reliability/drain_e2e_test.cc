@@ -2,7 +2,9 @@
 // from 8 gRPC clients, SIGTERM. The gRPC health service must report NOT_SERVING within 100 ms and
 // ServerReady false, the server must go on serving through the drain period, every request must
 // end OK or UNAVAILABLE (never CANCELLED, INTERNAL or anything else), and the process must exit 0
-// within the drain period plus the exit timeout. A second signal ends it at once.
+// within the drain period plus the exit timeout. A second signal ends it at once. Under a
+// sanitizer the flip may take kMaxFlip: the health check's round trip through an instrumented
+// server under load took 114 to 124 ms under ThreadSanitizer, not the server's reaction.
 #include <signal.h>
 
 #include <atomic>
@@ -22,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/harness/requests.h"
+#include "tests/harness/sanitizer.h"
 #include "tests/harness/server_process.h"
 
 namespace speech {
@@ -32,6 +35,8 @@ using ServingStatus = grpc::health::v1::HealthCheckResponse::ServingStatus;
 constexpr int kClients = 8;
 constexpr int kDrainSecs = 2;
 constexpr int kExitTimeoutSecs = 10;
+// From SIGTERM to NOT_SERVING on the health service, as a load balancer polling it sees.
+constexpr absl::Duration kMaxFlip = absl::Milliseconds(kUnderSanitizer ? 500 : 100);
 
 std::unique_ptr<ServerProcess> StartIdentityServer(int drain_secs) {
   // Only `identity` loads (explicit model control), so the server starts in seconds.
@@ -130,7 +135,7 @@ TEST(DrainEndToEndTest, SigtermUnderLoadDrainsRefusesFinishesAndExitsZero) {
   server->Signal(SIGTERM);
   health.join();
   const absl::Duration flip = not_serving_seen - signal_time;
-  EXPECT_LT(flip, absl::Milliseconds(100)) << server->Output();
+  EXPECT_LT(flip, kMaxFlip) << server->Output();
 
   // Still draining: not ready, but serving.
   absl::SleepFor(absl::Milliseconds(300));

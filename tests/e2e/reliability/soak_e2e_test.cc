@@ -52,6 +52,7 @@
 #include "tests/e2e/reliability/resident_memory.h"
 #include "tests/e2e/reliability/soak_requests.h"
 #include "tests/harness/metrics_scrape.h"
+#include "tests/harness/sanitizer.h"
 #include "tests/harness/server_process.h"
 
 namespace speech {
@@ -60,11 +61,7 @@ namespace {
 using Request = inference::ModelInferRequest;
 using Response = inference::ModelInferResponse;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(SPEECH_THREAD_SANITIZER)
-constexpr bool kGlibcMalloc = false;
-#else
-constexpr bool kGlibcMalloc = true;
-#endif
+constexpr bool kGlibcMalloc = !kUnderSanitizer;
 
 constexpr int kClients = 4;
 constexpr int kDefaultSoakSeconds = 100;
