@@ -1,6 +1,6 @@
 // Whether this binary was built under a sanitizer (--config=asan or --config=tsan; .bazelrc), for
-// the end-to-end tests whose bounds are about the plain server: its memory, which the
-// sanitizer's allocator then serves, and its reaction times, which instrumentation stretches.
+// the tests whose bounds are about the plain build: memory, which the sanitizer's allocator then
+// serves, and reaction times, which instrumentation stretches.
 #ifndef SPEECH_TESTS_HARNESS_SANITIZER_H_
 #define SPEECH_TESTS_HARNESS_SANITIZER_H_
 

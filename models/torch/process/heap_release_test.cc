@@ -11,15 +11,12 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "tests/harness/sanitizer.h"
 
 namespace speech {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(SPEECH_THREAD_SANITIZER)
-constexpr bool kGlibcMalloc = false;  // the sanitizer's allocator serves malloc
-#else
-constexpr bool kGlibcMalloc = true;
-#endif
+constexpr bool kGlibcMalloc = !kUnderSanitizer;  // else the sanitizer's allocator serves malloc
 
 // First in this file: no other test's thread may have made an arena before it.
 TEST(HeapReleaseTest, WithOneArenaANewThreadAllocatesFromTheMainHeap) {

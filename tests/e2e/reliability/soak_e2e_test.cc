@@ -411,17 +411,15 @@ TEST(SoakTest, MixedLoadGetsNoUnexpectedErrorsAndResidentMemoryStaysFlat) {
   const double growth = static_cast<double>(at_end) / static_cast<double>(at_warm_up) - 1;
   std::cerr << absl::StrFormat(
                    "soak: %d s (%.1f s with the drain of the last requests), %s lengths, %d "
-                   "clients: %d "
-                   "requests (fastpitch %d, wav2vec2 %d good; %d bad; %d over REST, %d on "
-                   "streams), %d unexpected; resident median %.1f MiB (top %.1f) in the %d s after "
-                   "the %d s warm-up, %.1f MiB (top %.1f) in the last %d s (%+.2f%%), peak %.1f "
-                   "MiB",
+                   "clients: %d requests (fastpitch %d, wav2vec2 %d good; %d bad; %d over REST, "
+                   "%d on streams), %d unexpected; resident median %.1f MiB (top %.1f) in the %d "
+                   "s after the %d s warm-up, %.1f MiB (top %.1f) in the last %d s (%+.2f%%), "
+                   "peak %.1f MiB",
                    soak_seconds, absl::ToDoubleSeconds(ran), pooled ? "pooled" : "random", kClients,
-                   total.requests,
-                   total.good["fastpitch"], total.good["wav2vec2"], total.bad, total.rest,
-                   total.streamed, total.unexpected, MiB(at_warm_up), MiB(Top(after_warm_up)),
-                   kWindowSeconds, warm_up_seconds, MiB(at_end), MiB(Top(last)), kWindowSeconds,
-                   100 * growth, MiB(peak))
+                   total.requests, total.good["fastpitch"], total.good["wav2vec2"], total.bad,
+                   total.rest, total.streamed, total.unexpected, MiB(at_warm_up),
+                   MiB(Top(after_warm_up)), kWindowSeconds, warm_up_seconds, MiB(at_end),
+                   MiB(Top(last)), kWindowSeconds, 100 * growth, MiB(peak))
             << std::endl;
   std::cerr << "soak: resident MiB by second: "
             << absl::StrJoin(resident, " ",
