@@ -29,6 +29,10 @@ absl::Status ValidateBatchPolicyOptions(const BatchPolicyOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat("max_queue_delay must be finite and >= 0; was ",
                                                    absl::FormatDuration(options.max_queue_delay)));
   }
+  if (!(options.min_saving >= 0 && options.min_saving < 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("min_saving must be in [0, 1); was ", options.min_saving));
+  }
   return absl::OkStatus();
 }
 
@@ -78,11 +82,12 @@ struct Chosen {
 // time against running each request on its own. Candidates are taken closest in length first
 // (skipping any whose rows no longer fit); of the batches that order makes, the start alone
 // included, the one whose estimated cost (every row padded to its longest) is the furthest below
-// the sum of its requests' costs alone wins. All are weighed, not only the next, because where
-// batching pays the first companions may save little and the later ones much. Then the
-// candidates passed over that are no longer than the winner's padded length join while each
-// saves time (it adds rows and no padding). So requests of similar length travel together, and
-// where a larger batch costs more per row than it saves, nothing joins.
+// the sum of its requests' costs alone wins, if it saves at least min_saving of that sum. All are
+// weighed, not only the next, because where batching pays the first companions may save little
+// and the later ones much. Then the candidates passed over that are no longer than the winner's
+// padded length join while each saves min_saving of its own time (it adds rows and no padding).
+// So requests of similar length travel together, and where a larger batch costs more per row
+// than it saves, nothing joins.
 Chosen BestBatch(absl::Span<const PendingRequest> pending, size_t start, std::vector<size_t> others,
                  const BatchPolicyOptions& options, const BatchCostModel& cost) {
   const PendingRequest& first = pending[start];
@@ -107,7 +112,7 @@ Chosen BestBatch(absl::Span<const PendingRequest> pending, size_t start, std::ve
     alone_sum += alone(candidate);
     in_growing[k] = true;
     const double saving = alone_sum - Seconds(cost, growing.rows, growing.length);
-    if (saving > best_saving) {
+    if (saving > best_saving && saving >= options.min_saving * alone_sum) {
       best_saving = saving;
       batch = growing;
       in_batch = in_growing;
@@ -121,7 +126,7 @@ Chosen BestBatch(absl::Span<const PendingRequest> pending, size_t start, std::ve
       continue;
     }
     const double with = Seconds(cost, batch.rows + candidate.rows, batch.length);
-    if (with - seconds >= alone(candidate)) continue;
+    if (with - seconds > (1 - options.min_saving) * alone(candidate)) continue;
     batch.indices.push_back(others[k]);
     batch.rows += candidate.rows;
     seconds = with;
@@ -130,8 +135,8 @@ Chosen BestBatch(absl::Span<const PendingRequest> pending, size_t start, std::ve
   return batch;
 }
 
-// True when some batch of more rows at `length` (up to max_batch_size) would cost less per row
-// than `rows` rows do: then companions are worth waiting for.
+// True when some batch of more rows at `length` (up to max_batch_size) would cost at least
+// min_saving less per row than `rows` rows do: then companions are worth waiting for.
 bool LargerBatchPays(int64_t rows, int64_t length, const BatchPolicyOptions& options,
                      const BatchCostModel& cost) {
   const double per_row_now = Seconds(cost, rows, length) / rows;
@@ -139,7 +144,7 @@ bool LargerBatchPays(int64_t rows, int64_t length, const BatchPolicyOptions& opt
   larger.push_back(options.max_batch_size);
   for (int64_t more : larger) {
     if (more <= rows || more > options.max_batch_size) continue;
-    if (Seconds(cost, more, length) / more < 0.98 * per_row_now) return true;
+    if (Seconds(cost, more, length) / more <= (1 - options.min_saving) * per_row_now) return true;
   }
   return false;
 }

@@ -107,9 +107,10 @@ TEST(CostPolicyTest, WhereEachCompanionSavesMoreThanTheLastItStillFillsTheBatch)
 }
 
 // Three rows of 1000 wait with a request of 1200 (closer in length) and one of 700. Padding the
-// three to 1200 costs more than the 1200 saves; the 700 is padded alone and saves time.
+// three to 1200 saves less than leaving it out; the 700 is padded alone and saves 17 % of its
+// time (1.0 of 1.2 ms), past the 10 % margin.
 TEST(CostPolicyTest, AShorterRequestJoinsPastALongerOneThatWouldPadTheBatch) {
-  const BatchCostModel cost = Model(/*fixed_ms=*/0.4, /*per_element_us=*/1);
+  const BatchCostModel cost = Model(/*fixed_ms=*/0.5, /*per_element_us=*/1);
   std::vector<PendingRequest> pending = {Req(1000, 0), Req(1000, 1), Req(1000, 2), Req(1200, 3),
                                          Req(700, 4)};
   EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(20), Dynamic(8), &cost)), ElementsAre(0, 1, 2, 4));
@@ -122,6 +123,46 @@ TEST(CostPolicyTest, WhereBatchingHurtsRequestsGoOneByOneAtOnce) {
   // At once, well before the queue delay ends: waiting for companions cannot help.
   EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(0), Dynamic(8, absl::Seconds(1)), &cost)),
               ElementsAre(0));
+}
+
+// Per row, a batch of k rows costs (1 - saving_per_row * (k - 1)) of one row alone, k <= 8.
+BatchCostModel SavesPerRow(double saving_per_row) {
+  std::vector<CostSample> samples;
+  for (int64_t rows : {1, 2, 4, 8}) {
+    for (int64_t length : {1000, 100000}) {
+      const double per_row_us =
+          0.2 * static_cast<double>(length) * (1 - saving_per_row * static_cast<double>(rows - 1));
+      samples.push_back({rows, length, absl::Microseconds(per_row_us * rows)});
+    }
+  }
+  auto model = BatchCostModel::Create(samples);
+  EXPECT_TRUE(model.ok()) << model.status();
+  return *std::move(model);
+}
+
+// Batches that the estimates said would save under 10 % saved nothing on short commands and cost
+// more than their requests alone on long sentences. A saving within min_saving (10 % by default)
+// forms no batch, and the oldest goes alone at once; a larger one still batches.
+TEST(CostPolicyTest, ASavingWithinTheMarginFormsNoBatch) {
+  std::vector<PendingRequest> pending;
+  for (int i = 0; i < 8; ++i) pending.push_back(Req(50000 + 100 * i, i));
+  const BatchPolicyOptions options = Dynamic(8, absl::Seconds(1));
+  const BatchCostModel marginal = SavesPerRow(0.01);  // 8 rows: 7 % less per row
+  EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(8), options, &marginal)), ElementsAre(0));
+  BatchPolicyOptions no_margin = options;
+  no_margin.min_saving = 0;
+  EXPECT_EQ(Dispatched(DecideBatch(pending, Ms(8), no_margin, &marginal)).size(), 8u);
+  const BatchCostModel pays = SavesPerRow(0.02);  // 8 rows: 14 % less per row
+  EXPECT_EQ(Dispatched(DecideBatch(pending, Ms(8), options, &pays)).size(), 8u);
+}
+
+// Nor is a lone request held for companions whose batch would save less than the margin.
+TEST(CostPolicyTest, ALoneRequestDoesNotWaitForASavingWithinTheMargin) {
+  std::vector<PendingRequest> pending = {Req(50000, 0)};
+  const BatchCostModel marginal = SavesPerRow(0.01);
+  EXPECT_THAT(Dispatched(DecideBatch(pending, Ms(1), Dynamic(8), &marginal)), ElementsAre(0));
+  const BatchCostModel pays = SavesPerRow(0.02);
+  EXPECT_EQ(DecideBatch(pending, Ms(1), Dynamic(8), &pays).kind, Kind::kWait);
 }
 
 TEST(CostPolicyTest, WhereBatchingPaysAPartialBatchWaitsForTheDelay) {

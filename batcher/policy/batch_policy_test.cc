@@ -230,6 +230,12 @@ TEST(ValidateBatchPolicyOptionsTest, RejectsBadOptionsWithTheirValues) {
               HasSubstr("preferred_batch_sizes must be <= max_batch_size (8); one was 9"));
   EXPECT_THAT(ValidateBatchPolicyOptions(Dynamic(8, {}, absl::Milliseconds(-1))).message(),
               HasSubstr("max_queue_delay must be finite and >= 0; was -1ms"));
+  options = Dynamic(8);
+  options.min_saving = 1;
+  EXPECT_EQ(ValidateBatchPolicyOptions(options).message(), "min_saving must be in [0, 1); was 1");
+  options.min_saving = -0.5;
+  EXPECT_EQ(ValidateBatchPolicyOptions(options).message(),
+            "min_saving must be in [0, 1); was -0.5");
 }
 
 InferenceRequest WithShapes(std::vector<std::vector<int64_t>> shapes) {
