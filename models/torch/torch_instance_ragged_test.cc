@@ -176,6 +176,38 @@ TEST(TorchInstanceRaggedBucketTest, BucketsPadFurtherAndCutTheSame) {
   }
 }
 
+// Buckets are for lengths that do not come back; a batch shape that does (the same rows and
+// longest item) runs at its own size the second time, with the same outputs.
+TEST(TorchInstanceRaggedBucketTest, AShapeThatComesBackRunsAtItsOwnSize) {
+  inference::ModelConfig config = ParseConfig(kConfig);
+  config.mutable_input(0)->mutable_ragged_padding()->set_bucket_fraction(0.25);
+  std::unique_ptr<TorchInstance> instance =
+      MustCreate(Options(SaveModule("ragged_recurring.pt", kModule), config));
+  ASSERT_NE(instance, nullptr);
+  auto run = [&](std::vector<std::pair<int64_t, float>> items) {
+    std::vector<std::unique_ptr<InferenceRequest>> requests;
+    for (const auto& [length, value] : items) requests.push_back(Request(1, length, value));
+    EXPECT_TRUE(Execute(*instance, requests).ok());
+    return requests;
+  };
+  auto first = run({{13, 1}});
+  EXPECT_EQ(first[0]->executed_padded_elements, 14);  // its bucket
+  auto again = run({{13, 2}});
+  EXPECT_EQ(again[0]->executed_padded_elements, 13);  // its own bytes
+  auto pair = run({{13, 1}, {5, 3}});
+  EXPECT_EQ(pair[0]->executed_padded_elements, 2 * 14);  // two rows: a new shape
+  auto pair_again = run({{5, 4}, {13, 1}});
+  EXPECT_EQ(pair_again[0]->executed_padded_elements, 2 * 13);
+  for (size_t j = 0; j < first[0]->outputs.size(); ++j) {
+    EXPECT_EQ(pair_again[1]->outputs[j].shape, first[0]->outputs[j].shape) << j;
+    EXPECT_EQ(pair_again[1]->outputs[j].data, first[0]->outputs[j].data) << j;
+  }
+  // Lengths that never come back keep their buckets.
+  for (int64_t length : {17, 18, 19}) {
+    EXPECT_EQ(run({{length, 1}})[0]->executed_padded_elements, 20) << length;
+  }
+}
+
 TEST(TorchInstanceRaggedCreateTest, ForwardMustTakeTheBatchInputsToo) {
   absl::StatusOr<std::unique_ptr<TorchInstance>> instance = TorchInstance::Create(Options(
       SaveModule("one_arg.pt", "def forward(self, x):\n    return x\n"), ParseConfig(kConfig)));

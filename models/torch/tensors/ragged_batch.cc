@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "proto/tensor_types.h"
 
@@ -61,10 +62,11 @@ bool PadsFurther(const std::vector<int64_t>& shape, const inference::ModelInput&
   return false;
 }
 
-torch::Tensor GatherPadded(absl::Span<InferenceRequest* const> batch, int index,
-                           const inference::ModelInput& spec, const torch::TensorOptions& options,
-                           int64_t* real, int64_t* padded) {
-  const std::vector<int> variable = VariablePositions(spec.dims());
+namespace {
+
+// The shape of input `index` of `batch` padded to its longest item, batch dimension first.
+std::vector<int64_t> LongestShape(absl::Span<InferenceRequest* const> batch, int index,
+                                  const std::vector<int>& variable) {
   std::vector<int64_t> dims = batch.front()->inputs[index].shape;
   dims[0] = 0;
   for (const InferenceRequest* request : batch) {
@@ -72,9 +74,32 @@ torch::Tensor GatherPadded(absl::Span<InferenceRequest* const> batch, int index,
     dims[0] += shape[0];
     for (int d : variable) dims[d] = std::max(dims[d], shape[d]);
   }
-  for (int d : variable) {
-    dims[d] = BucketedSize(dims[d], spec.ragged_padding().bucket_fraction(),
-                           spec.constraints().max_length());
+  return dims;
+}
+
+}  // namespace
+
+uint64_t ExactShapeKey(absl::Span<InferenceRequest* const> batch,
+                       const inference::ModelConfig& config) {
+  size_t key = 0;
+  for (int i = 0; i < config.input_size(); ++i) {
+    const inference::ModelInput& spec = config.input(i);
+    if (!spec.has_ragged_padding() || spec.ragged_padding().bucket_fraction() <= 0) continue;
+    key = absl::HashOf(key, i, LongestShape(batch, i, VariablePositions(spec.dims())));
+  }
+  return key;
+}
+
+torch::Tensor GatherPadded(absl::Span<InferenceRequest* const> batch, int index,
+                           const inference::ModelInput& spec, bool buckets,
+                           const torch::TensorOptions& options, int64_t* real, int64_t* padded) {
+  const std::vector<int> variable = VariablePositions(spec.dims());
+  std::vector<int64_t> dims = LongestShape(batch, index, variable);
+  if (buckets) {
+    for (int d : variable) {
+      dims[d] = BucketedSize(dims[d], spec.ragged_padding().bucket_fraction(),
+                             spec.constraints().max_length());
+    }
   }
   torch::Tensor tensor = torch::full(dims, spec.ragged_padding().pad_value(), options);
   int64_t row = 0;

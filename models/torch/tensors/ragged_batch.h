@@ -26,15 +26,21 @@ int64_t BucketedSize(int64_t longest, double fraction, int64_t cap);
 // the buckets of input `spec` (ragged_padding's bucket_fraction).
 bool PadsFurther(const std::vector<int64_t>& shape, const inference::ModelInput& spec);
 
+// What the model would see of `batch` without buckets: a hash of its rows and, for every input
+// whose ragged_padding has a bucket_fraction, the longest item's variable dimensions; 0 when no
+// input has buckets. Two batches with the same key run the same shapes at their own sizes.
+uint64_t ExactShapeKey(absl::Span<InferenceRequest* const> batch,
+                       const inference::ModelConfig& config);
+
 // Input `index` of every request of `batch`, in order along the batch dimension, in one host
 // tensor of `options`: each item padded with the input's ragged_padding pad_value at the end of
-// every variable dimension, up to the longest in the batch (BucketedSize with the input's
-// bucket_fraction and constraints.max_length). Also adds the elements of data and
+// every variable dimension, up to the longest in the batch (with `buckets`, BucketedSize with the
+// input's bucket_fraction and constraints.max_length). Also adds the elements of data and
 // of padding to `*real` and `*padded`. REQUIRES: the model batches, input `index` has
 // ragged_padding, and the requests agree on its fixed dimensions.
 torch::Tensor GatherPadded(absl::Span<InferenceRequest* const> batch, int index,
-                           const inference::ModelInput& spec, const torch::TensorOptions& options,
-                           int64_t* real, int64_t* padded);
+                           const inference::ModelInput& spec, bool buckets,
+                           const torch::TensorOptions& options, int64_t* real, int64_t* padded);
 
 // The batch inputs of `config` (Triton's batch_input, in order) for `batch`: for each row,
 // BATCH_ELEMENT_COUNT gives [rows, 1] holding its source input's element count, BATCH_ITEM_SHAPE
