@@ -135,13 +135,17 @@ TEST(BucketedSizeTest, RoundsUpToAPowerOfTwoStepWithinTheFraction) {
   }
 }
 
+// kModule saved as `file`, its input padded to buckets of a quarter of the longest item.
+std::unique_ptr<TorchInstance> WithQuarterBuckets(const std::string& file) {
+  inference::ModelConfig config = ParseConfig(kConfig);
+  config.mutable_input(0)->mutable_ragged_padding()->set_bucket_fraction(0.25);
+  return MustCreate(Options(SaveModule(file, kModule), config));
+}
+
 // The same model with buckets: the batch is padded past its longest item, the model still sees
 // the true lengths, and every output is cut back as without buckets.
 TEST(TorchInstanceRaggedBucketTest, BucketsPadFurtherAndCutTheSame) {
-  inference::ModelConfig config = ParseConfig(kConfig);
-  config.mutable_input(0)->mutable_ragged_padding()->set_bucket_fraction(0.25);
-  std::unique_ptr<TorchInstance> bucketed =
-      MustCreate(Options(SaveModule("ragged_bucketed.pt", kModule), config));
+  std::unique_ptr<TorchInstance> bucketed = WithQuarterBuckets("ragged_bucketed.pt");
   ASSERT_NE(bucketed, nullptr);
   std::unique_ptr<TorchInstance> plain =
       MustCreate(Options(SaveModule("ragged_plain.pt", kModule), ParseConfig(kConfig)));
@@ -179,10 +183,7 @@ TEST(TorchInstanceRaggedBucketTest, BucketsPadFurtherAndCutTheSame) {
 // Buckets are for lengths that do not come back; a batch shape that does (the same rows and
 // longest item) runs at its own size the second time, with the same outputs.
 TEST(TorchInstanceRaggedBucketTest, AShapeThatComesBackRunsAtItsOwnSize) {
-  inference::ModelConfig config = ParseConfig(kConfig);
-  config.mutable_input(0)->mutable_ragged_padding()->set_bucket_fraction(0.25);
-  std::unique_ptr<TorchInstance> instance =
-      MustCreate(Options(SaveModule("ragged_recurring.pt", kModule), config));
+  std::unique_ptr<TorchInstance> instance = WithQuarterBuckets("ragged_recurring.pt");
   ASSERT_NE(instance, nullptr);
   auto run = [&](std::vector<std::pair<int64_t, float>> items) {
     std::vector<std::unique_ptr<InferenceRequest>> requests;
