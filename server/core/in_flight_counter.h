@@ -14,6 +14,12 @@ namespace speech {
 // Thread-safe.
 class InFlightCounter {
  public:
+  InFlightCounter() = default;
+  // Reads the count once more, so that each Leave (and all its thread did before it) is ordered
+  // before whatever frees this counter. A server's Shutdown returns only after its last call's
+  // OnDone, but that ordering is inside gRPC, where ThreadSanitizer cannot see it.
+  ~InFlightCounter() { (void)count_.load(std::memory_order_acquire); }
+
   void Enter() { count_.fetch_add(1); }
   void Leave() { count_.fetch_sub(1); }
   int64_t count() const { return count_.load(); }

@@ -26,6 +26,7 @@
 #include "proto/grpc_service.grpc.pb.h"
 #include "server/core/inference_core.h"
 #include "server/grpc/inference_service.h"
+#include "server/grpc/reactor_handoff.h"
 #include "server/metrics/catalog.h"
 #include "server/repository/model_repository.h"
 #include "tests/fakes/fake_instance_factory.h"
@@ -244,8 +245,11 @@ class InferenceServiceTest : public ::testing::Test {
     if (timeout != absl::InfiniteDuration()) {
       call->context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
     }
+    // The call is written on gRPC's thread, which got it through gRPC's core.
+    HandOffToGrpc(call);
     stub_->async()->ModelInfer(&call->context, &call->request, &call->response,
                                [call](grpc::Status status) {
+                                 TakeBackFromGrpc(call);
                                  call->status = std::move(status);
                                  call->done.Notify();
                                });

@@ -148,15 +148,13 @@ grpc::ServerUnaryReactor* InferenceService::ModelInfer(grpc::CallbackServerConte
   auto* reactor = new InferReactor(&inference_calls_);
   const absl::Status parsed = ParseInferRequest(*request, &reactor->request);
   if (!parsed.ok()) {
-    HandOffToGrpc(reactor);
-    reactor->Finish(ToGrpcStatus(parsed));
+    HandOffAndFinish(reactor, ToGrpcStatus(parsed));
     return reactor;
   }
   core_->StartInference(&reactor->request, CallContextOf(context), &reactor->response,
                         [reactor, response](absl::Status status) {
                           if (status.ok()) status = SerializeReply(reactor->response, response);
-                          HandOffToGrpc(reactor);
-                          reactor->Finish(ToGrpcStatus(status));
+                          HandOffAndFinish(reactor, ToGrpcStatus(status));
                         });
   return reactor;
 }

@@ -113,8 +113,7 @@ void StreamInferReactor::MaybeFinish() {
     if (!reads_done_ || in_flight_ > 0 || writing_ || finished_) return;
     finished_ = true;
   }
-  HandOffToGrpc(this);
-  Finish(grpc::Status::OK);
+  HandOffAndFinish(this, grpc::Status::OK);
 }
 
 }  // namespace speech
