@@ -2,8 +2,9 @@
 // told to TSan. gRPC takes an object of ours (a reactor at its Finish, an interceptor at its
 // Proceed) and gives it back later, often on another thread (OnDone, the next hook, the
 // destructor); what was written before the hand-off is settled when it comes back. Without these
-// marks TSan reports the later accesses, the free among them, as races. They do nothing outside
-// --config=tsan, which defines SPEECH_THREAD_SANITIZER (.bazelrc).
+// marks TSan reports the later accesses, the free among them, as races. The marks do nothing
+// outside --config=tsan, which defines SPEECH_THREAD_SANITIZER (.bazelrc); HandOffAndFinish
+// finishes the call in every build.
 #ifndef SPEECH_SERVER_GRPC_REACTOR_HANDOFF_H_
 #define SPEECH_SERVER_GRPC_REACTOR_HANDOFF_H_
 
