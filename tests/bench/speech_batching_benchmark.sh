@@ -29,7 +29,8 @@
 #
 # usage: tests/bench/speech_batching_benchmark.sh [--quick] [--rounds=N] [--out=DIR]
 #            [--bin-dir=DIR] [--repository=DIR] [--python=PATH] [--quiet-cores=C]
-#            [--max-wait=S] [--window-ms=MS] [--max-windows=N] [--strict]
+#            [--max-wait=S] [--window-ms=MS] [--max-windows=N] [--server-flag=FLAG]...
+#            [--strict]
 #   --quick          one round, 3 s windows (at most 4 per run); default 3 rounds of 10 s
 #                    windows (at most 8 per run)
 #   --rounds=N       rounds (default 3, or 1 with --quick)
@@ -43,12 +44,14 @@
 #   --python=PATH    interpreter for models/export (default /usr/bin/python3)
 #   --quiet-cores=C  "quiet" means others use under C cores (default 0.5)
 #   --max-wait=S     wait at most S seconds for a quiet machine each time (default 600)
+#   --server-flag=FLAG  pass FLAG to speech_server (repeatable), for example
+#                    --server-flag=--heap-release-interval-ms=0
 #   --strict         exit 1 when a target is missed (default: report only)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 quick=0 rounds="" out_dir="" bin_dir="" repository_arg="" python=/usr/bin/python3 quiet_cores=0.5
-max_wait=600 strict=0 window_arg="" max_windows_arg=""
+max_wait=600 strict=0 window_arg="" max_windows_arg="" server_flags=()
 for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
@@ -61,6 +64,7 @@ for arg in "$@"; do
     --max-wait=*) max_wait=${arg#*=} ;;
     --window-ms=*) window_arg=${arg#*=} ;;
     --max-windows=*) max_windows_arg=${arg#*=} ;;
+    --server-flag=*) server_flags+=("${arg#*=}") ;;
     --strict) strict=1 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "speech_batching_benchmark.sh: unknown argument $arg (see --help)" >&2; exit 2 ;;
@@ -227,7 +231,7 @@ echo 'parameters { key: "batch_cost_model" value { string_value: "false" } }' \
 # The server measures batch costs while loading: on a quiet machine, as the runs.
 bench_wait_quiet "$quiet_cores" "$max_wait"
 bench_log "starting speech_server (it measures batch costs while loading)"
-bench_start_server "$bench_work/server.log" "$repository"
+bench_start_server "$bench_work/server.log" "$repository" "${server_flags[@]}"
 bench_log "speech_server at $bench_grpc, metrics at $bench_metrics"
 
 # ------------------------------------------------------------------ runs
